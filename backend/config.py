@@ -1,0 +1,132 @@
+"""User settings: `~/.config/corral/config.toml`, env vars `CORRAL_<SECTION>__<KEY>`, and a repo's
+`.corral.toml` (its `[sandbox]` section overrides the user's for tasks of that repo).
+
+Env wins over the file so CI and tests can steer a run without writing config.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from backend import paths
+from backend.errors import UsageError
+
+DEFAULT_IMAGE = "corral/sandbox-developer"
+
+
+class SandboxSettings(BaseModel):
+    """Defaults for every new sandbox; each can be overridden per task."""
+
+    image: str = Field(DEFAULT_IMAGE, description="Image for new tasks.")
+    cpus: float = Field(2.0, description="CPU limit (cores).")
+    memory: str = Field("2g", description="Memory limit, e.g. 512m, 2g.")
+    pids_limit: int = Field(512, description="Most processes a sandbox may run.")
+    network: str = Field("none", description="none, bridge, or a named Docker network.")
+    log_max_size: str = Field("10m", description="Docker log size before rotation.")
+    log_max_files: int = Field(3, description="Rotated Docker log files kept.")
+
+
+class AgentSettings(BaseModel):
+    """Agent presets: name -> command run inside the sandbox (through `sh -c`)."""
+
+    presets: dict[str, str] = Field(
+        default_factory=lambda: {
+            "claude": "claude --dangerously-skip-permissions",
+            "codex": "codex --full-auto",
+            "aider": "aider --yes-always",
+            "opencode": "opencode",
+            "shell": "exec bash -l 2>/dev/null || exec sh -l",
+        }
+    )
+
+
+class LogSettings(BaseModel):
+    max_bytes: int = Field(8 * 1024 * 1024, description="A task log file rotates past this size.")
+    keep: int = Field(2, description="Rotated files kept per log (older ones are deleted).")
+
+
+class TuiSettings(BaseModel):
+    theme: str = Field("textual-dark", description="Textual theme name (light: textual-light).")
+    keys: dict[str, str] = Field(
+        default_factory=dict, description="Binding id -> key, e.g. checkpoint = 'c'."
+    )
+
+
+class McpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8765
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CORRAL_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
+    tui: TuiSettings = Field(default_factory=TuiSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=paths.config_file())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except (ValidationError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(
+            f"config {paths.config_file()} is invalid: {_first_error(exc)}; fix or remove it"
+        ) from exc
+
+
+def repo_overrides(repo_root: Path) -> dict[str, Any]:
+    """The `[sandbox]` table of a repo's `.corral.toml`, plus a devcontainer image if any."""
+    out: dict[str, Any] = {}
+    devcontainer = repo_root / ".devcontainer" / "devcontainer.json"
+    if devcontainer.is_file():
+        import json
+
+        try:
+            image = json.loads(devcontainer.read_text()).get("image")
+        except (ValueError, AttributeError):
+            image = None
+        if isinstance(image, str) and image:
+            out["image"] = image
+    file = repo_root / ".corral.toml"
+    if file.is_file():
+        try:
+            data = tomllib.loads(file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise UsageError(f"{file} is not valid TOML ({exc}); fix it") from exc
+        sandbox = data.get("sandbox", {})
+        if isinstance(sandbox, dict):
+            out.update(sandbox)
+    return out
+
+
+def _first_error(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+    return str(exc)

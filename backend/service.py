@@ -1,0 +1,707 @@
+"""TaskService: the one façade every front end (TUI, CLI, MCP) uses.
+
+Docker and git are synchronous libraries; every call into them goes through `asyncio.to_thread`
+so the event loop of the TUI or the MCP server never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from backend import agents, lifecycle, paths, sandbox, workspace
+from backend.config import Settings, load_settings, repo_overrides
+from backend.errors import ConflictError, CorralError, UsageError
+from backend.merging import conflicts, merge_into_base
+from backend.models import (
+    AgentState,
+    Decision,
+    Event,
+    ExecResult,
+    Execution,
+    LogLine,
+    MergeResult,
+    Sample,
+    Task,
+    TaskSpec,
+    TaskState,
+    TaskStatus,
+    utcnow,
+)
+from backend.naming import branch_for, slugify, unique_slug, validate_name
+from backend.store import Store
+from backend.tasklog import Follower, LogWriter, read
+from backend.units import parse_size
+
+S = TaskState
+LIVE_SANDBOX = {S.RUNNING}
+OUTPUT_TAIL = 4000
+
+
+class TaskService:
+    def __init__(self, store: Store, settings: Settings, home: Path) -> None:
+        self.store = store
+        self.settings = settings
+        self.home = home
+
+    @classmethod
+    async def open(cls, home: Path | None = None, settings: Settings | None = None) -> TaskService:
+        home = home or paths.data_dir()
+        home.mkdir(parents=True, exist_ok=True)
+        store = await Store.open(paths.db_path(home))
+        return cls(store, settings or load_settings(), home)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    async def __aenter__(self) -> TaskService:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    async def get(self, ref: str) -> Task:
+        return await self.store.find_task(ref)
+
+    async def list_tasks(
+        self, state: TaskState | None = None, include_all: bool = False
+    ) -> list[Task]:
+        if state:
+            return await self.store.list_tasks(states=[state])
+        if include_all:
+            return await self.store.list_tasks(include_deleted=True)
+        return await self.store.list_tasks(states=[s for s in S if s not in (S.DELETED, S.CLEANED)])
+
+    def box(self, task: Task) -> Path:
+        return paths.box_dir(self.home, task.id)
+
+    def log_dir(self, task: Task) -> Path:
+        return paths.log_dir(self.home, task.id)
+
+    def env_of(self, task: Task) -> dict[str, str]:
+        try:
+            data = json.loads(paths.env_file(self.home, task.id).read_text())
+        except FileNotFoundError:
+            return {}
+        return {str(k): str(v) for k, v in data.items()}
+
+    def secrets_of(self, task: Task) -> list[str]:
+        return [v for v in self.env_of(task).values() if len(v) >= 4]
+
+    # -- create ----------------------------------------------------------------------------
+
+    async def create_task(
+        self,
+        name: str,
+        *,
+        repo: str | None = None,
+        base: str | None = None,
+        image: str | None = None,
+        agent: str | None = None,
+        agent_cmd: str | None = None,
+        cpus: float | None = None,
+        memory: str | None = None,
+        network: str | None = None,
+        env: dict[str, str] | None = None,
+        description: str = "",
+        request_id: str | None = None,
+        pids_limit: int | None = None,
+    ) -> Task:
+        if request_id:
+            known = await self.store.request_task(request_id)
+            if known:
+                return await self.store.get_task(known)
+        name = validate_name(name)
+        env = dict(env or {})
+        for key in env:
+            if not key or not key.replace("_", "a").isalnum() or key[0].isdigit():
+                raise UsageError(f"env name {key!r} is not valid; use letters, digits and _")
+        root = await asyncio.to_thread(workspace.repo_root, repo or os.getcwd())
+        base_info = await asyncio.to_thread(workspace.resolve_base, root, base)
+        defaults = self.settings.sandbox.model_copy(update=repo_overrides(root))
+        agent_name, command = (None, None)
+        if agent or agent_cmd:
+            agent_name, command = agents.resolve(agent, agent_cmd, self.settings.agents.presets)
+        mem = memory or defaults.memory
+        spec = TaskSpec(
+            image=image or defaults.image,
+            cpus=cpus if cpus is not None else defaults.cpus,
+            memory=mem,
+            memory_bytes=parse_size(mem),
+            network=network or defaults.network,
+            pids_limit=pids_limit or defaults.pids_limit,
+            env_keys=sorted(env),
+            agent=agent_name,
+            agent_cmd=command,
+        )
+        sandbox.check_limits(spec)
+        user = await asyncio.to_thread(sandbox.image_user, spec.image)  # image must exist
+        spec = spec.model_copy(update={"user": user.user, "uid": user.uid})
+        if await self.store.name_taken(name):
+            raise ConflictError(
+                f"a task named {name!r} already exists; pick another name or delete it first"
+            )
+        task = await self._insert(name, root, base_info, spec, description)
+        if request_id:
+            await self.store.remember_request(request_id, task.id)
+        try:
+            return await self._materialize(task, env, command is not None)
+        except BaseException as exc:
+            await self._undo_create(task)
+            if isinstance(exc, CorralError):
+                raise
+            raise CorralError(f"creating task {name!r} failed: {exc}") from exc
+
+    async def _insert(
+        self, name: str, root: Path, base: workspace.Base, spec: TaskSpec, description: str
+    ) -> Task:
+        slug0 = slugify(name)
+        for _attempt in range(20):  # another process may take the same slug: retry with a suffix
+            taken = await self.store.taken_slugs(str(root))
+            taken |= {b.removeprefix("corral/") for b in workspace.branch_names(root)}
+            slug = unique_slug(slug0, taken)
+            now = utcnow()
+            task = Task(
+                id=uuid.uuid4().hex[:12],
+                name=name,
+                slug=slug,
+                state=S.CREATING,
+                repo=str(root),
+                base_ref=base.ref,
+                base_commit=base.commit,
+                branch=branch_for(slug),
+                image=spec.image,
+                spec=spec,
+                description=description,
+                created_at=now,
+                updated_at=now,
+            )
+            try:
+                return await self.store.insert_task(
+                    task, {"name": name, "branch": task.branch, "image": spec.image}
+                )
+            except ConflictError:
+                if await self.store.name_taken(name):
+                    raise
+        raise ConflictError(f"could not find a free branch name for {name!r}; pick another name")
+
+    async def _materialize(self, task: Task, env: dict[str, str], with_agent: bool) -> Task:
+        root, ws = Path(task.repo), paths.workspace_dir(self.home, task.id)
+        await asyncio.to_thread(workspace.create_branch, root, task.branch, task.base_commit)
+        await asyncio.to_thread(
+            workspace.clone, root, task.branch, ws, uid=task.spec.uid or 0, task_name=task.name
+        )
+        self._write_env(task, env)
+        self._prepare_box(task)
+        cid = await asyncio.to_thread(self._create_container, task, ws, env)
+        task = await self.store.update_task(
+            task,
+            ("task.started", {"container": cid[:12]}),
+            state=S.RUNNING,
+            container_id=cid,
+            workspace=str(ws),
+        )
+        self._note(task, f"sandbox {cid[:12]} started from {task.image}")
+        if with_agent and task.spec.agent_cmd:
+            task = await self._launch_agent(task)
+        return task
+
+    def _create_container(
+        self, task: Task, ws: Path, env: dict[str, str], image: str | None = None
+    ) -> str:
+        sb = self.settings.sandbox
+        return sandbox.create(
+            task_id=task.id,
+            name=task.name,
+            slug=task.slug,
+            home=self.home,
+            spec=task.spec,
+            workspace=ws,
+            logs=self.box(task),
+            env=env,
+            image=image,
+            log_max_size=sb.log_max_size,
+            log_max_files=sb.log_max_files,
+        )
+
+    def _write_env(self, task: Task, env: dict[str, str]) -> None:
+        path = paths.env_file(self.home, task.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(env, fh)
+
+    def _prepare_box(self, task: Task) -> None:
+        box = self.box(task)
+        (box / "logs").mkdir(parents=True, exist_ok=True)
+        uid = task.spec.uid or 0
+        if os.geteuid() == 0 and uid:
+            os.chown(box, uid, uid)
+            os.chown(box / "logs", uid, uid)
+
+    async def _undo_create(self, task: Task) -> None:
+        """A failed create leaves nothing behind: container, workspace, branch, row."""
+        root = Path(task.repo)
+        for cont in await asyncio.to_thread(self._containers_of, task.id):
+            await asyncio.to_thread(sandbox.remove, cont)
+        await asyncio.to_thread(shutil.rmtree, paths.task_dir(self.home, task.id), True)
+        if workspace.branch_commit(root, task.branch) == task.base_commit:
+            await asyncio.to_thread(workspace.delete_branch, root, task.branch)
+        await self.store.purge_task(task.id)
+
+    async def _exists(self, container_id: str) -> bool:
+        return await asyncio.to_thread(sandbox.exists, container_id)
+
+    def _containers_of(self, task_id: str) -> list[str]:
+        try:
+            return [c["id"] for c in sandbox.labelled_containers(self.home) if c["task"] == task_id]
+        except CorralError:
+            return []
+
+    # -- agent -----------------------------------------------------------------------------
+
+    async def _launch_agent(self, task: Task) -> Task:
+        assert task.container_id and task.spec.agent_cmd
+        logs = self.settings.logs
+        await asyncio.to_thread(
+            agents.write_scripts,
+            self.box(task),
+            task.spec.agent_cmd,
+            task.spec.uid or 0,
+            max_bytes=logs.max_bytes,
+            keep=logs.keep,
+        )
+        use_tmux = await asyncio.to_thread(agents.has_tmux, task.container_id, task.spec.user)
+        await asyncio.to_thread(agents.launch, task.container_id, task.spec.user, use_tmux=use_tmux)
+        await asyncio.to_thread(agents.wait_started, self.box(task))
+        self._note(
+            task,
+            f"agent started: {task.spec.agent or 'custom'} ({'tmux' if use_tmux else 'setsid'})",
+        )
+        return await self.store.update_task(
+            task,
+            ("agent.started", {"agent": task.spec.agent or "custom", "tmux": use_tmux}),
+            agent_state=AgentState.RUNNING,
+        )
+
+    async def attach_agent(self, ref: str, preset: str | None, command: str | None) -> Task:
+        task = await self.get(ref)
+        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "attach an agent to")
+        if await self._agent_running(task):
+            raise ConflictError(
+                f"task {task.name!r} already has a running agent; detach it first (detach)"
+            )
+        name, cmd = agents.resolve(preset, command, self.settings.agents.presets)
+        spec = task.spec.model_copy(update={"agent": name, "agent_cmd": cmd})
+        task = await self.store.update_task(
+            task, ("agent.attached", {"agent": name or "custom"}), spec=spec
+        )
+        return await self._launch_agent(task)
+
+    async def detach_agent(self, ref: str) -> Task:
+        task = await self.get(ref)
+        if not task.spec.agent_cmd:
+            raise ConflictError(f"task {task.name!r} has no agent attached; attach-agent adds one")
+        if task.container_id and task.state == S.RUNNING:
+            await asyncio.to_thread(agents.stop, self.box(task), task.container_id, task.spec.user)
+        self._note(task, "agent detached")
+        spec = task.spec.model_copy(update={"agent": None, "agent_cmd": None})
+        return await self.store.update_task(
+            task, ("agent.detached", {}), spec=spec, agent_state=AgentState.DETACHED
+        )
+
+    async def _agent_running(self, task: Task) -> bool:
+        if task.state != S.RUNNING or not task.spec.agent_cmd:
+            return False
+        return await asyncio.to_thread(
+            agents.is_running, self.box(task), task.container_id, task.spec.user
+        )
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def stop_task(self, ref: str) -> Task:
+        task = await self.get(ref)
+        lifecycle.check(task.name, task.state, S.STOPPED, "stop")
+        if task.state == S.STOPPED:
+            return task
+        await self._sync(task)
+        if task.container_id and await self._exists(task.container_id):
+            await asyncio.to_thread(sandbox.stop, task.container_id)
+        agent = AgentState.STOPPED if task.agent_state == AgentState.RUNNING else task.agent_state
+        self._note(task, "sandbox stopped")
+        return await self.store.update_task(
+            task, ("task.stopped", {}), state=S.STOPPED, agent_state=agent
+        )
+
+    async def resume_task(self, ref: str) -> Task:
+        task = await self.get(ref)
+        lifecycle.check(task.name, task.state, S.RUNNING, "resume")
+        ws = Path(task.workspace or paths.workspace_dir(self.home, task.id))
+        if not ws.exists():
+            raise ConflictError(
+                f"task {task.name!r} has no workspace any more; fork a checkpoint instead"
+            )
+        cid = task.container_id
+        if cid and await self._exists(cid):
+            if await asyncio.to_thread(sandbox.status, cid) != "running":
+                await asyncio.to_thread(sandbox.start, cid)
+        else:
+            cid = await asyncio.to_thread(self._create_container, task, ws, self.env_of(task))
+        task = await self.store.update_task(
+            task,
+            ("task.resumed", {"container": cid[:12]}),
+            state=S.RUNNING,
+            container_id=cid,
+            reason=None,
+        )
+        self._note(task, f"sandbox {cid[:12]} resumed")
+        if (
+            task.spec.agent_cmd
+            and task.agent_state
+            in (
+                AgentState.STOPPED,
+                AgentState.RUNNING,
+                AgentState.EXITED,
+            )
+            and not await self._agent_running(task)
+        ):
+            task = await self._launch_agent(task)
+        return task
+
+    async def complete_task(self, ref: str, merge: bool = False) -> tuple[Task, MergeResult | None]:
+        task = await self.get(ref)
+        lifecycle.check(task.name, task.state, S.COMPLETED, "complete")
+        if merge:  # refuse before changing anything when the merge cannot apply cleanly
+            await self._sync(task)
+            clash = await asyncio.to_thread(conflicts, Path(task.repo), task.branch, task.base_ref)
+            if clash:
+                raise ConflictError(
+                    f"{task.branch} does not merge cleanly into {task.base_ref}: conflicts in "
+                    f"{', '.join(clash)}; nothing changed — resolve them in the task, then retry"
+                )
+        await self.auto_checkpoint(task, "final")
+        task = await self.get(task.id)
+        await self._write_decisions(task)
+        await self._sync(task)
+        result = None
+        if merge:
+            result = await asyncio.to_thread(
+                merge_into_base, Path(task.repo), task.branch, task.base_ref
+            )
+        if task.container_id and await self._exists(task.container_id):
+            await asyncio.to_thread(sandbox.stop, task.container_id)
+        payload: dict[str, Any] = {"merge": result.model_dump() if result else None}
+        self._note(task, "task completed")
+        agent = AgentState.STOPPED if task.agent_state == AgentState.RUNNING else task.agent_state
+        task = await self.store.update_task(
+            task, ("task.completed", payload), state=S.COMPLETED, agent_state=agent
+        )
+        return task, result
+
+    async def cleanup_task(self, ref: str) -> Task:
+        task = await self.get(ref)
+        lifecycle.check(task.name, task.state, S.CLEANED, "clean up")
+        await self.auto_checkpoint(task, "cleanup")
+        task = await self.get(task.id)
+        await self._sync(task)
+        await self._remove_sandbox_and_workspace(task)
+        self._note(task, "sandbox and workspace removed; branch and history kept")
+        return await self.store.update_task(
+            task,
+            ("task.cleaned", {}),
+            state=S.CLEANED,
+            container_id=None,
+            workspace=None,
+            agent_state=AgentState.NONE
+            if task.agent_state == AgentState.RUNNING
+            else task.agent_state,
+        )
+
+    async def cleanup_completed(self) -> list[Task]:
+        return [
+            await self.cleanup_task(t.id) for t in await self.store.list_tasks(states=[S.COMPLETED])
+        ]
+
+    async def delete_task(self, ref: str, purge: bool = False) -> Task:
+        task = await self.store.find_task(ref, include_deleted=purge)
+        if task.state != S.DELETED:
+            lifecycle.check(task.name, task.state, S.DELETED, "delete")
+            await self._sync(task)
+            await self._remove_sandbox_and_workspace(task)
+        await self.drop_checkpoints(task, purge)
+        if purge:
+            await asyncio.to_thread(shutil.rmtree, paths.task_dir(self.home, task.id), True)
+            root = Path(task.repo)
+            if root.exists():
+                await asyncio.to_thread(workspace.delete_branch, root, task.branch)
+            await self.store.purge_task(task.id)
+            await self.store.append_event(None, "task.purged", {"task": task.id, "name": task.name})
+            return task.model_copy(update={"state": S.DELETED})
+        return await self.store.update_task(
+            task,
+            ("task.deleted", {}),
+            state=S.DELETED,
+            container_id=None,
+            workspace=None,
+            agent_state=AgentState.NONE,
+        )
+
+    async def _remove_sandbox_and_workspace(self, task: Task) -> None:
+        for cid in {task.container_id, *await asyncio.to_thread(self._containers_of, task.id)}:
+            if cid:
+                await asyncio.to_thread(sandbox.remove, cid)
+        await asyncio.to_thread(workspace.remove, paths.workspace_dir(self.home, task.id))
+        await asyncio.to_thread(paths.env_file(self.home, task.id).unlink, True)
+
+    # -- hooks the checkpoint module fills in ------------------------------------------------
+
+    async def auto_checkpoint(self, task: Task, kind: str) -> None:
+        """Taken before restore, on complete, before cleanup. See backend.checkpoints."""
+        hook = _HOOKS.get("auto_checkpoint")
+        if hook and task.workspace and Path(task.workspace).exists():
+            await hook(self, task, kind)
+
+    async def drop_checkpoints(self, task: Task, purge: bool) -> None:
+        hook = _HOOKS.get("drop_checkpoints")
+        if hook:
+            await hook(self, task, purge)
+
+    # -- exec and logs -----------------------------------------------------------------------
+
+    async def exec(
+        self,
+        ref: str,
+        command: str | list[str],
+        *,
+        timeout: float | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+        keep_bytes: int = 1 << 20,
+    ) -> ExecResult:
+        task = await self.get(ref)
+        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "run a command in")
+        assert task.container_id
+        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        if not argv or not "".join(argv).strip():
+            raise UsageError("no command given; write it after --, e.g. exec TASK -- ls -la")
+        text = command if isinstance(command, str) else shlex.join(argv)
+        secrets = self.secrets_of(task)
+        writer = LogWriter(
+            self.log_dir(task) / "exec.log", self.settings.logs.max_bytes, self.settings.logs.keep
+        )
+        writer.write_lines("exec", [f"$ {_redact(text, secrets)}"])
+        pending = bytearray()
+
+        def sink(chunk: bytes) -> None:
+            pending.extend(chunk)
+            head, sep, rest = bytes(pending).rpartition(b"\n")
+            if sep:
+                lines = head.decode(errors="replace").split("\n")
+                writer.write_lines("exec", [_redact(ln, secrets) for ln in lines])
+                pending[:] = rest
+            if on_output:
+                on_output(chunk)
+
+        out = await asyncio.to_thread(
+            sandbox.exec_run,
+            task.container_id,
+            argv,
+            user=task.spec.user,
+            timeout=timeout,
+            on_output=sink,
+            keep_bytes=keep_bytes,
+        )
+        if pending:
+            writer.write_lines("exec", [_redact(pending.decode(errors="replace"), secrets)])
+        status = "timed out" if out.timed_out else f"exit {out.exit_code}"
+        writer.write_lines("exec", [f"[{status} after {out.duration_ms} ms]"])
+        output = _redact(out.output.decode(errors="replace"), secrets)
+        await self.store.add_execution(
+            task.id,
+            _redact(text, secrets),
+            out.exit_code,
+            out.duration_ms,
+            output[-OUTPUT_TAIL:],
+            out.timed_out,
+        )
+        await self._sync(task)
+        return ExecResult(
+            task_id=task.id,
+            command=text,
+            exit_code=out.exit_code,
+            output=output,
+            truncated=out.truncated,
+            timed_out=out.timed_out,
+            duration_ms=out.duration_ms,
+        )
+
+    async def logs(
+        self, ref: str, *, since: Any = None, grep: str | None = None, limit: int | None = None
+    ) -> list[LogLine]:
+        task = await self.store.find_task(ref, include_deleted=True)
+        return await asyncio.to_thread(
+            read,
+            self.log_dir(task),
+            since=since,
+            grep=grep,
+            limit=limit,
+            redact=self.secrets_of(task),
+        )
+
+    async def follow_logs(
+        self, ref: str, *, grep: str | None = None, interval: float = 0.1
+    ) -> AsyncIterator[list[LogLine]]:
+        task = await self.store.find_task(ref, include_deleted=True)
+        follower = Follower(self.log_dir(task), redact=self.secrets_of(task), grep=grep)
+        follower.skip_existing()
+        while True:
+            batch = await asyncio.to_thread(follower.poll)
+            if batch:
+                yield batch
+            await asyncio.sleep(interval)
+
+    async def stats(self, ref: str) -> AsyncIterator[Sample]:
+        """Resource samples about once a second while the sandbox runs."""
+        task = await self.get(ref)
+        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "watch resources of")
+        assert task.container_id
+        gen = sandbox.stats_stream(task.id, task.container_id)
+        while True:
+            sample = await asyncio.to_thread(next, gen, None)
+            if sample is None:
+                return
+            yield sample
+
+    # -- status, history -----------------------------------------------------------------------
+
+    async def status(self, ref: str) -> TaskStatus:
+        task = await self.get(ref)
+        cstatus = None
+        if task.container_id:
+            cstatus = await asyncio.to_thread(sandbox.status, task.container_id)
+        running = cstatus == "running" and await self._agent_running(task)
+        code = agents.exit_code(self.box(task))
+        if task.state == S.RUNNING:
+            await self._sync(task)
+            if cstatus is None:
+                task = await self._mark_failed(
+                    task, "sandbox container vanished; resume-task recreates it"
+                )
+            elif cstatus != "running":
+                oom = await asyncio.to_thread(sandbox.oom_killed, task.container_id or "")
+                reason = (
+                    "out of memory: raise --memory and resume-task"
+                    if oom
+                    else f"sandbox container is {cstatus}; resume-task restarts it"
+                )
+                task = await self._mark_failed(task, reason)
+            elif task.agent_state == AgentState.RUNNING and not running and code is not None:
+                task = await self.store.update_task(
+                    task, ("agent.exited", {"exit_code": code}), agent_state=AgentState.EXITED
+                )
+        checkpoints = (await self.store.checkpoint_counts()).get(task.id, 0)
+        takeover = (
+            agents.takeover_argv(task.container_id) if running and task.container_id else None
+        )
+        events = await self.store.task_events(task.id, limit=10)
+        return TaskStatus(
+            task=task,
+            container_status=cstatus,
+            agent_running=running,
+            agent_exit_code=code,
+            checkpoints=checkpoints,
+            takeover=takeover,
+            recent_events=events,
+        )
+
+    async def _mark_failed(self, task: Task, reason: str) -> Task:
+        try:
+            return await self.store.update_task(
+                task, ("task.failed", {"reason": reason}), state=S.FAILED, reason=reason
+            )
+        except ConflictError:
+            return await self.get(task.id)
+
+    async def history(self, ref: str) -> list[Event]:
+        task = await self.store.find_task(ref, include_deleted=True)
+        return await self.store.task_events(task.id, limit=10_000)
+
+    async def executions(self, ref: str) -> list[Execution]:
+        task = await self.store.find_task(ref, include_deleted=True)
+        return await self.store.list_executions(task.id)
+
+    async def decisions(self, ref: str, add: str | None = None) -> list[Decision]:
+        task = await self.store.find_task(ref, include_deleted=True)
+        if add is not None:
+            if not add.strip():
+                raise UsageError("the decision text is empty; write what was decided")
+            await self.store.add_decision(task.id, add.strip())
+        return await self.store.list_decisions(task.id)
+
+    async def find(self, query: str) -> list[Task]:
+        return await self.store.search(query)
+
+    async def _write_decisions(self, task: Task) -> None:
+        decisions = await self.store.list_decisions(task.id)
+        ws = Path(task.workspace or "")
+        if not decisions or not task.workspace or not ws.exists():
+            return
+        body = [f"# Decisions for {task.name}", ""]
+        body += [f"- {d.created_at:%Y-%m-%d %H:%M} — {d.text}" for d in decisions]
+        await asyncio.to_thread(
+            _commit_file,
+            ws,
+            "decisions.md",
+            "\n".join(body) + "\n",
+            f"Record decisions of task {task.name}",
+            task.spec.uid or 0,
+        )
+
+    async def _sync(self, task: Task) -> None:
+        ws = paths.workspace_dir(self.home, task.id)
+        try:
+            tip = await asyncio.to_thread(workspace.sync_branch, Path(task.repo), ws, task.branch)
+        except CorralError as exc:
+            await self.store.append_event(task.id, "branch.sync_failed", {"error": str(exc)})
+            return
+        if tip:
+            await self.store.append_event(task.id, "branch.synced", {"commit": tip})
+
+    def _note(self, task: Task, text: str) -> None:
+        LogWriter(self.log_dir(task) / "corral.log").write_lines("corral", [text])
+
+    async def find_task_or_none(self, ref: str) -> Task | None:
+        return await self.store.find_task_or_none(ref)
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        text = text.replace(s, "***")
+    return text
+
+
+def _commit_file(ws: Path, name: str, content: str, message: str, uid: int) -> None:
+    target = ws / name
+    target.write_text(content)
+    if os.geteuid() == 0 and uid:
+        os.chown(target, uid, uid)
+    workspace.run_git(ws, "add", "--", name, uid=uid)
+    if workspace.run_git(ws, "diff", "--cached", "--name-only", "--", name, uid=uid).strip():
+        workspace.run_git(ws, "commit", "--quiet", "-m", message, "--", name, uid=uid)
+
+
+HookFn = Callable[..., Any]
+_HOOKS: dict[str, HookFn] = {}
+
+
+def register_hook(name: str, fn: HookFn) -> None:
+    """Let a module (checkpoints) plug into lifecycle moments without an import cycle."""
+    _HOOKS[name] = fn

@@ -1,0 +1,203 @@
+"""Task workspaces: a branch `corral/<slug>` in the user's repo and a self-contained clone of it.
+
+Why a clone and not a worktree: a worktree's `.git` file holds an absolute host path, which does
+not exist inside the sandbox, so git would break there. `git clone --local` hard-links objects
+(cheap) and is self-contained. The user's checkout is never touched: only the task's branch ref
+is written (by `sync_branch`, which fetches the agent's commits back).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+
+from backend.errors import ConflictError, UsageError, WorkspaceError
+
+# Host-side git runs as us on a workspace owned by the sandbox user: let git trust it.
+GIT_ENV = {
+    "GIT_CONFIG_COUNT": "2",
+    "GIT_CONFIG_KEY_0": "safe.directory",
+    "GIT_CONFIG_VALUE_0": "*",
+    "GIT_CONFIG_KEY_1": "protocol.file.allow",
+    "GIT_CONFIG_VALUE_1": "always",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+def _git(path: Path | str) -> git.Git:
+    g = git.Git(str(path))
+    g.update_environment(**GIT_ENV)
+    return g
+
+
+def run_git(path: Path | str, *args: str, uid: int = 0, env: dict[str, str] | None = None) -> str:
+    """Run git in `path`. With `uid` (and us root) it runs as that user, so files it writes in a
+    workspace stay the sandbox user's and the agent can keep committing."""
+    if uid and os.geteuid() == 0:
+        return _run_as(path, uid, list(args), env or {})
+    try:
+        if env:
+            return str(_git(path).execute(["git", *args], env={**os.environ, **GIT_ENV, **env}))
+        return str(_git(path).execute(["git", *args]))
+    except GitCommandError as exc:
+        detail = (exc.stderr or str(exc)).strip().splitlines()
+        raise WorkspaceError(
+            f"git {args[0]} failed in {path}: {detail[-1] if detail else exc}"
+        ) from exc
+
+
+def _run_as(path: Path | str, uid: int, args: list[str], env: dict[str, str]) -> str:
+    full_env = {**os.environ, **GIT_ENV, "HOME": str(path), "GIT_CONFIG_GLOBAL": "/dev/null", **env}
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=path,
+        user=uid,
+        group=uid,
+        extra_groups=[],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
+        raise WorkspaceError(
+            f"git {args[0]} failed in {path}: {detail[-1] if detail else proc.returncode}"
+        )
+    return proc.stdout.rstrip("\n")
+
+
+def repo_root(path: str | Path) -> Path:
+    p = Path(path).expanduser()
+    try:
+        repo = git.Repo(p, search_parent_directories=True)
+    except (InvalidGitRepositoryError, NoSuchPathError) as exc:
+        raise UsageError(
+            f"{p} is not inside a git repository; run corral in a repo or pass --repo PATH"
+        ) from exc
+    if repo.bare or repo.working_tree_dir is None:
+        raise UsageError(f"{p} is a bare repository; pass --repo with a checkout")
+    return Path(repo.working_tree_dir).resolve()
+
+
+@dataclass(frozen=True)
+class Base:
+    ref: str  # what the user named (or the branch HEAD is on)
+    commit: str
+
+
+def resolve_base(root: Path, ref: str | None) -> Base:
+    repo = git.Repo(root)
+    try:
+        if ref is None:
+            if not repo.head.is_valid():
+                raise UsageError(f"{root} has no commits yet; commit something first")
+            name = "HEAD" if repo.head.is_detached else repo.active_branch.name
+            return Base(name, repo.head.commit.hexsha)
+        return Base(ref, repo.commit(ref).hexsha)
+    except (git.BadName, ValueError, GitCommandError) as exc:
+        raise UsageError(
+            f"base {ref!r} is not a commit in {root}; give a branch, tag or sha"
+        ) from exc
+
+
+def branch_names(root: Path) -> set[str]:
+    return {h.name for h in git.Repo(root).heads}
+
+
+def branch_commit(root: Path, branch: str) -> str | None:
+    repo = git.Repo(root)
+    try:
+        return str(repo.commit(f"refs/heads/{branch}").hexsha)
+    except (git.BadName, ValueError, GitCommandError):
+        return None
+
+
+def create_branch(root: Path, branch: str, commit: str) -> None:
+    if branch in branch_names(root):
+        raise ConflictError(f"branch {branch} already exists in {root}; pick another task name")
+    run_git(root, "branch", "--no-track", branch, commit)
+
+
+def delete_branch(root: Path, branch: str) -> None:
+    if branch in branch_names(root):
+        run_git(root, "branch", "-D", branch)
+
+
+def clone(root: Path, branch: str, dest: Path, *, uid: int, task_name: str) -> None:
+    """Make the task's self-contained workspace at `dest`, on `branch`, owned by `uid`."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    run_git(dest.parent, "clone", "--quiet", "--local", "--branch", branch, str(root), str(dest))
+    run_git(dest, "config", "user.name", f"Corral agent ({task_name})")
+    run_git(dest, "config", "user.email", "agent@corral.invalid")
+    # Inside the sandbox the user's repo path does not exist; keep it as a named remote only.
+    run_git(dest, "remote", "rename", "origin", "home")
+    _clone_submodules(root, dest)
+    chown_tree(dest, uid)
+
+
+def _clone_submodules(root: Path, dest: Path) -> None:
+    if not (dest / ".gitmodules").is_file():
+        return
+    modules = root / ".git" / "modules"
+    run_git(dest, "submodule", "init")
+    try:
+        listing = run_git(dest, "config", "--file", ".gitmodules", "--get-regexp", r"\.path$")
+    except WorkspaceError:
+        return
+    for line in listing.splitlines():
+        key, _, _path = line.partition(" ")
+        name = key.removeprefix("submodule.").removesuffix(".path")
+        if (modules / name).is_dir():  # prefer the user's local copy: no network needed
+            run_git(dest, "config", f"submodule.{name}.url", str(modules / name))
+    run_git(dest, "submodule", "update", "--init", "--recursive")
+
+
+def chown_tree(path: Path, uid: int) -> None:
+    """Give the sandbox user the workspace. Files with several links are objects hard-linked
+    with the user's repo: they are read-only to everyone anyway, and chowning them would change
+    the user's repo, so they are left alone."""
+    if uid == 0 or os.geteuid() != 0:
+        return
+    os.chown(path, uid, uid)
+    for dirpath, dirnames, filenames in os.walk(path):
+        for d in dirnames:
+            os.lchown(os.path.join(dirpath, d), uid, uid)
+        for f in filenames:
+            full = os.path.join(dirpath, f)
+            st = os.lstat(full)
+            if st.st_nlink == 1:
+                os.lchown(full, uid, uid)
+
+
+def sync_branch(root: Path, workspace: Path, branch: str) -> str | None:
+    """Bring the agent's commits on `branch` home to the user's repo. Returns the new tip, or
+    None when nothing changed. The task owns its branch, so a rewrite (reset) is followed."""
+    ws_tip = branch_commit(workspace, branch) if workspace.exists() else None
+    if ws_tip is None or ws_tip == branch_commit(root, branch):
+        return None
+    run_git(
+        root,
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        str(workspace),
+        f"+refs/heads/{branch}:refs/heads/{branch}",
+    )
+    return ws_tip
+
+
+def remove(workspace: Path) -> None:
+    if workspace.exists():
+        shutil.rmtree(workspace)
+
+
+def current_branch_of(root: Path) -> str | None:
+    repo = git.Repo(root)
+    return None if repo.head.is_detached else repo.active_branch.name

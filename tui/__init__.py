@@ -1,0 +1,1 @@
+"""Corral's full-screen Textual app. Imports backend; backend never imports this."""
