@@ -112,11 +112,13 @@ def branch_names(root: Path) -> set[str]:
 
 
 def branch_commit(root: Path, branch: str) -> str | None:
-    repo = git.Repo(root)
+    """The branch tip, or None. Plain git (with GIT_ENV), not GitPython's object reader: the
+    workspace belongs to the sandbox user and git must be told to trust it."""
     try:
-        return str(repo.commit(f"refs/heads/{branch}").hexsha)
-    except (git.BadName, ValueError, GitCommandError):
+        out = run_git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+    except WorkspaceError:
         return None
+    return out.strip() or None
 
 
 def create_branch(root: Path, branch: str, commit: str) -> None:

@@ -110,8 +110,13 @@ def unique(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def corral(*args: str, cwd: Path | None = None, input: str | None = None,
-           env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def corral(
+    *args: str,
+    cwd: Path | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
     """Run the real `corral` console script as a subprocess."""
     exe = Path(sys.executable).parent / "corral"
     return subprocess.run(
