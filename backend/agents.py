@@ -65,11 +65,17 @@ def write_scripts(box: Path, command: str, uid: int, *, max_bytes: int, keep: in
     (box / "logger.awk").write_text(AWK_LOGGER)
     for name in ("agent.exit", "agent.pgid"):
         (box / name).unlink(missing_ok=True)
+    args = f"-v f={BOX}/logs/agent.log -v src=agent -v max={max_bytes} -v keep={keep} -f {BOX}/logger.awk"
+    # mawk (Debian's awk) reads a pipe in 4 KiB blocks unless told -W interactive; lines would
+    # sit in its buffer. Other awks read line by line and may not know that flag.
     logger = (
-        f"awk -v f={BOX}/logs/agent.log -v src=agent -v max={max_bytes} -v keep={keep} "
-        f"-f {BOX}/logger.awk"
+        "#!/bin/sh\n"
+        "if awk -W version 2>&1 | grep -q mawk; then\n"
+        f"  exec awk -W interactive {args}\n"
+        "fi\n"
+        f"exec awk {args}\n"
     )
-    (box / "logger.sh").write_text(f"#!/bin/sh\nexec {logger}\n")
+    (box / "logger.sh").write_text(logger)
     (box / "logger.sh").chmod(0o755)
     import os
 
@@ -113,7 +119,8 @@ def is_running(box: Path, container_id: str | None, user: str | None) -> bool:
     pgid = _pgid(box)
     if pgid is None:
         return (box / "agent.sh").exists()  # launched a moment ago, not yet recorded
-    out = sandbox.exec_run(container_id, ["kill", "-0", f"-{pgid}"], user=user, timeout=10)
+    # Through sh: procps' /bin/kill reads "-77" as a signal number, not a process group.
+    out = sandbox.exec_run(container_id, ["sh", "-c", f"kill -0 -{pgid}"], user=user, timeout=10)
     return out.exit_code == 0
 
 

@@ -105,10 +105,8 @@ def repo_overrides(repo_root: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     devcontainer = repo_root / ".devcontainer" / "devcontainer.json"
     if devcontainer.is_file():
-        import json
-
         try:
-            image = json.loads(devcontainer.read_text()).get("image")
+            image = parse_jsonc(devcontainer.read_text()).get("image")
         except (ValueError, AttributeError):
             image = None
         if isinstance(image, str) and image:
@@ -123,6 +121,17 @@ def repo_overrides(repo_root: Path) -> dict[str, Any]:
         if isinstance(sandbox, dict):
             out.update(sandbox)
     return out
+
+
+def parse_jsonc(text: str) -> Any:
+    """JSON with comments (// and /* */) and trailing commas, as devcontainer.json allows."""
+    import json
+    import re
+
+    token = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.S)
+    plain = token.sub(lambda m: m.group(0) if m.group(0).startswith('"') else " ", text)
+    trailing = re.compile(r'("(?:\\.|[^"\\])*")|,(\s*[}\]])')
+    return json.loads(trailing.sub(lambda m: m.group(1) or m.group(2), plain))
 
 
 def _first_error(exc: Exception) -> str:

@@ -26,7 +26,7 @@ from backend.errors import CorralError, ImageMissingError, NotFoundError, UsageE
 from backend.models import Sample, TaskSpec
 
 WORKSPACE = "/workspace"
-LOGS = "/corral/logs"
+BOX = "/corral"  # the task box: agent scripts and logs (see backend.agents)
 # PID 1 is Docker's init (tini); this loop only keeps the sandbox alive and exits on TERM.
 KEEPALIVE = ["sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 86400 & wait $!; done"]
 T = TypeVar("T")
@@ -87,7 +87,8 @@ def _uid_from_passwd(image: str, name: str) -> int:
 
 def missing_image(image: str) -> ImageMissingError:
     if image.startswith("corral/"):
-        hint = f"build it with: corral images build {image.split(':')[0].removeprefix('corral/')}"
+        name = image.split(":")[0].removeprefix("corral/").removeprefix("sandbox-")
+        hint = f"build it with: corral images build {name}"
     else:
         hint = f"pull or build it (docker pull {image}), or pick another with --image"
     return ImageMissingError(f"image {image} is not on this Docker engine; {hint}")
@@ -116,7 +117,7 @@ def create(
     home: Path,
     spec: TaskSpec,
     workspace: Path,
-    logs: Path,
+    box: Path,
     env: dict[str, str],
     image: str | None = None,
     log_max_size: str = "10m",
@@ -146,7 +147,7 @@ def create(
         working_dir=WORKSPACE,
         mounts=[
             Mount(WORKSPACE, str(workspace), type="bind"),
-            Mount(LOGS, str(logs), type="bind"),
+            Mount(BOX, str(box), type="bind"),
         ],
         init=True,
         cap_drop=["ALL"],

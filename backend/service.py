@@ -226,7 +226,7 @@ class TaskService:
             home=self.home,
             spec=task.spec,
             workspace=ws,
-            logs=self.box(task),
+            box=self.box(task),
             env=env,
             image=image,
             log_max_size=sb.log_max_size,
@@ -351,8 +351,11 @@ class TaskService:
                 f"task {task.name!r} has no workspace any more; fork a checkpoint instead"
             )
         cid = task.container_id
+        restarted = True
         if cid and await self._exists(cid):
-            if await asyncio.to_thread(sandbox.status, cid) != "running":
+            if await asyncio.to_thread(sandbox.status, cid) == "running":
+                restarted = False
+            else:
                 await asyncio.to_thread(sandbox.start, cid)
         else:
             cid = await asyncio.to_thread(self._create_container, task, ws, self.env_of(task))
@@ -364,16 +367,10 @@ class TaskService:
             reason=None,
         )
         self._note(task, f"sandbox {cid[:12]} resumed")
-        if (
-            task.spec.agent_cmd
-            and task.agent_state
-            in (
-                AgentState.STOPPED,
-                AgentState.RUNNING,
-                AgentState.EXITED,
-            )
-            and not await self._agent_running(task)
-        ):
+        # An agent that was running when the sandbox went down comes back; one that had
+        # finished by itself (exited) does not.
+        wanted = task.agent_state in (AgentState.STOPPED, AgentState.RUNNING)
+        if task.spec.agent_cmd and wanted and (restarted or not await self._agent_running(task)):
             task = await self._launch_agent(task)
         return task
 

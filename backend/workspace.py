@@ -8,9 +8,12 @@ is written (by `sync_branch`, which fetches the agent's commits back).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,15 +187,33 @@ def sync_branch(root: Path, workspace: Path, branch: str) -> str | None:
     ws_tip = branch_commit(workspace, branch) if workspace.exists() else None
     if ws_tip is None or ws_tip == branch_commit(root, branch):
         return None
-    run_git(
-        root,
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        str(workspace),
-        f"+refs/heads/{branch}:refs/heads/{branch}",
-    )
+    with _trusting(workspace) as env:
+        run_git(
+            root,
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            str(workspace),
+            f"+refs/heads/{branch}:refs/heads/{branch}",
+            env=env,
+        )
     return ws_tip
+
+
+@contextlib.contextmanager
+def _trusting(workspace: Path) -> Iterator[dict[str, str] | None]:
+    """Let a root git fetch from a workspace chowned to the sandbox user. The upload-pack that
+    fetch runs refuses it ("dubious ownership") and ignores `-c safe.directory` (git 2.39), so
+    this points GIT_CONFIG_GLOBAL at a file that includes the real one and trusts the workspace."""
+    if os.geteuid() != 0 or workspace.stat().st_uid == 0:
+        yield None
+        return
+    real = os.environ.get("GIT_CONFIG_GLOBAL") or str(Path.home() / ".gitconfig")
+    with tempfile.NamedTemporaryFile("w", prefix="corral-git-", suffix=".conf") as conf:
+        conf.write(f'[include]\n\tpath = "{real}"\n[safe]\n')
+        conf.write(f'\tdirectory = "{workspace}"\n\tdirectory = "{workspace / ".git"}"\n')
+        conf.flush()
+        yield {"GIT_CONFIG_GLOBAL": conf.name}
 
 
 def remove(workspace: Path) -> None:

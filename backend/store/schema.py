@@ -117,6 +117,17 @@ MIGRATIONS: list[str] = [
         WHERE rowid = (SELECT rowid FROM tasks WHERE id = new.task_id);
     END;
     """,
+    # 2: checkpoints remember the container they saw (to skip unchanged `docker commit`s) and
+    # the agent's HEAD; numbers are handed out once per task, never reused after a prune.
+    """
+    ALTER TABLE checkpoints ADD COLUMN container_id TEXT;
+    ALTER TABLE checkpoints ADD COLUMN fs_fingerprint TEXT;
+    ALTER TABLE checkpoints ADD COLUMN head_sha TEXT;
+    CREATE TABLE checkpoint_numbers (
+        task_id TEXT PRIMARY KEY,
+        last_n INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

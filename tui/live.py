@@ -1,0 +1,141 @@
+"""Keeping the screen true: the store's event log (changes by any Corral process), the engine's
+reachability, the selected task's log tail and resource samples. Docker and file I/O run in
+threads; results come back as messages."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+
+from backend import docker_client
+from backend.errors import NotFoundError
+from backend.models import Sample, Task, TaskState
+from backend.service import TaskService
+from backend.tasklog import Follower
+from tui.messages import EngineChecked, LogBatch, SamplesArrived, TasksLoaded
+from tui.widgets.log_pane import KEEP_LINES
+
+if TYPE_CHECKING:
+    from tui.app import CorralApp
+
+EVENT_POLL = 0.5  # seconds: changes by other processes show within a second
+ENGINE_OK_RECHECK = 15.0
+ENGINE_DOWN_RECHECK = 3.0
+BULK = 2000  # more events than this in one poll: reload the whole list instead
+
+
+class Live:
+    """Mixed into CorralApp; kept apart so app.py stays about layout and keys."""
+
+    service: TaskService | None
+    last_event_id: int
+    engine_probe: Callable[[], bool] | None
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    async def load_tasks(self: CorralApp) -> None:  # type: ignore[misc]
+        svc = self.service
+        assert svc is not None
+        last = await svc.store.last_event_id()
+        tasks = await svc.list_tasks()
+        counts = await svc.store.checkpoint_counts()
+        samples: dict[str, Sample] = {}
+        running = [t for t in tasks if t.state == TaskState.RUNNING][:100]
+        for t in running:
+            got = await svc.store.list_samples(t.id, limit=1)
+            if got:
+                samples[t.id] = got[-1]
+        self.post_message(TasksLoaded(tasks, counts, samples, last))
+
+    async def poll_events(self: CorralApp) -> None:  # type: ignore[misc]
+        svc = self.service
+        if svc is None or self._polling:
+            return
+        self._polling = True
+        try:
+            events = await svc.store.events_after(self.last_event_id, BULK)
+            if not events:
+                return
+            self.last_event_id = events[-1].id
+            if len(events) >= BULK:
+                await self.load_tasks()
+                return
+            touched: dict[str, set[str]] = {}
+            for e in events:
+                tid = e.task_id or e.payload.get("task")
+                if isinstance(tid, str):
+                    touched.setdefault(tid, set()).add(e.kind)
+            await self.apply_changes(touched)
+        finally:
+            self._polling = False
+
+    async def apply_changes(self: CorralApp, touched: dict[str, set[str]]) -> None:  # type: ignore[misc]
+        svc = self.service
+        assert svc is not None
+        table = self.table
+        kinds = set().union(*touched.values()) if touched else set()
+        if any(k.startswith("checkpoint") for k in kinds):
+            table.checkpoints = await svc.store.checkpoint_counts()
+        now = self.clock()
+        for tid in touched:
+            try:
+                task = await svc.store.get_task(tid)
+            except NotFoundError:
+                table.drop(tid)
+                continue
+            before = table.tasks.get(tid)
+            table.upsert(task, now)
+            if tid == self.selected_id:
+                self.selected_changed(task, before, touched[tid])
+        self.update_status()
+        if self.selected_id is None or self.selected_id not in table.tasks:
+            self.select_highlighted(force=True)
+
+    # -- engine -----------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="engine")
+    def check_engine(self) -> None:
+        probe = self.engine_probe or docker_client.ping
+        self.post_message(EngineChecked(bool(probe())))  # type: ignore[attr-defined]
+
+    # -- the selected task ------------------------------------------------------------------
+
+    @work(exclusive=True, group="logs")
+    async def follow_logs(self: CorralApp, task: Task) -> None:  # type: ignore[misc]
+        svc = self.service
+        assert svc is not None
+        follower = Follower(svc.log_dir(task), redact=svc.secrets_of(task))
+        first = True
+        while True:
+            batch = await asyncio.to_thread(follower.poll)
+            if first or batch:
+                self.post_message(LogBatch(task.id, batch[-KEEP_LINES:] if first else batch, first))
+                first = False
+            # Busy logs are read more often so each batch stays small and the screen smooth.
+            await asyncio.sleep(0.1 if len(batch) > 200 else 0.25)
+
+    @work(exclusive=True, group="stats")
+    async def sample_stats(self: CorralApp, task: Task) -> None:  # type: ignore[misc]
+        svc = self.service
+        assert svc is not None
+        pending: list[Sample] = []
+        try:
+            async for sample in svc.stats(task.id):
+                pending.append(sample)
+                self.post_message(SamplesArrived(task.id, [sample]))
+                if len(pending) >= 10:
+                    await svc.store.add_samples(pending)
+                    pending = []
+        finally:
+            if pending:
+                await _quietly(svc.store.add_samples(pending))
+
+
+async def _quietly(coro: Any) -> None:
+    try:
+        await coro
+    except Exception:
+        pass
