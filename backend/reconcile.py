@@ -3,7 +3,7 @@
 - containers labelled with this home that no live task owns: orphans (removable);
 - task directories on disk that no task row owns: orphans (removable);
 - tasks whose sandbox vanished, or whose creation was interrupted: marked failed, with a reason;
-- anything a registered hook finds (the checkpoint module: half-made checkpoints).
+- half-made checkpoints (backend.checkpoints.repair).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import timedelta
 from backend import sandbox
 from backend.errors import ConflictError
 from backend.models import Orphan, ReconcileReport, TaskState, utcnow
-from backend.service import _HOOKS, TaskService
+from backend.service import TaskService
 
 S = TaskState
 STALE_CREATE = timedelta(minutes=10)
@@ -64,7 +64,7 @@ async def reconcile(svc: TaskService, *, remove: bool = False) -> ReconcileRepor
                 report.vanished.append(t.name)
             except ConflictError:
                 pass  # someone else just changed it: their view wins
-    hook = _HOOKS.get("reconcile")
-    if hook:
-        await hook(svc, report, remove)
+    from backend import checkpoints  # late: checkpoints imports the service
+
+    await checkpoints.reconcile(svc, report, remove)
     return report

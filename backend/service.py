@@ -115,7 +115,12 @@ class TaskService:
         description: str = "",
         request_id: str | None = None,
         pids_limit: int | None = None,
+        start_at: str | None = None,
+        sandbox_image: str | None = None,
     ) -> Task:
+        """`start_at` starts the branch at that commit while `base` stays the branch to merge
+        into; `sandbox_image` starts the sandbox from another image of the same kind (a
+        checkpoint's): both are how fork-task builds on this."""
         if request_id:
             known = await self.store.request_task(request_id)
             if known:
@@ -127,6 +132,9 @@ class TaskService:
                 raise UsageError(f"env name {key!r} is not valid; use letters, digits and _")
         root = await asyncio.to_thread(workspace.repo_root, repo or os.getcwd())
         base_info = await asyncio.to_thread(workspace.resolve_base, root, base)
+        if start_at:
+            start = await asyncio.to_thread(workspace.resolve_base, root, start_at)
+            base_info = workspace.Base(base_info.ref, start.commit)
         defaults = self.settings.sandbox.model_copy(update=repo_overrides(root))
         agent_name, command = (None, None)
         if agent or agent_cmd:
@@ -154,7 +162,7 @@ class TaskService:
         if request_id:
             await self.store.remember_request(request_id, task.id)
         try:
-            return await self._materialize(task, env, command is not None)
+            return await self._materialize(task, env, command is not None, sandbox_image)
         except BaseException as exc:
             await self._undo_create(task)
             if isinstance(exc, CorralError):
@@ -194,7 +202,9 @@ class TaskService:
                     raise
         raise ConflictError(f"could not find a free branch name for {name!r}; pick another name")
 
-    async def _materialize(self, task: Task, env: dict[str, str], with_agent: bool) -> Task:
+    async def _materialize(
+        self, task: Task, env: dict[str, str], with_agent: bool, image: str | None = None
+    ) -> Task:
         root, ws = Path(task.repo), paths.workspace_dir(self.home, task.id)
         await asyncio.to_thread(workspace.create_branch, root, task.branch, task.base_commit)
         await asyncio.to_thread(
@@ -202,7 +212,7 @@ class TaskService:
         )
         self._write_env(task, env)
         self._prepare_box(task)
-        cid = await asyncio.to_thread(self._create_container, task, ws, env)
+        cid = await asyncio.to_thread(self._create_container, task, ws, env, image)
         task = await self.store.update_task(
             task,
             ("task.started", {"container": cid[:12]}),
@@ -459,18 +469,19 @@ class TaskService:
         await asyncio.to_thread(workspace.remove, paths.workspace_dir(self.home, task.id))
         await asyncio.to_thread(paths.env_file(self.home, task.id).unlink, True)
 
-    # -- hooks the checkpoint module fills in ------------------------------------------------
+    # -- checkpoints (backend.checkpoints; imported late: it imports this module) ------------
 
     async def auto_checkpoint(self, task: Task, kind: str) -> None:
-        """Taken before restore, on complete, before cleanup. See backend.checkpoints."""
-        hook = _HOOKS.get("auto_checkpoint")
-        if hook and task.workspace and Path(task.workspace).exists():
-            await hook(self, task, kind)
+        """Taken on complete ("final") and before cleanup ("cleanup"). See backend.checkpoints."""
+        from backend import checkpoints
+
+        if task.workspace and Path(task.workspace).exists():
+            await checkpoints.auto_checkpoint(self, task, kind)
 
     async def drop_checkpoints(self, task: Task, purge: bool) -> None:
-        hook = _HOOKS.get("drop_checkpoints")
-        if hook:
-            await hook(self, task, purge)
+        from backend import checkpoints
+
+        await checkpoints.drop(self, task, purge)
 
     # -- exec and logs -----------------------------------------------------------------------
 
@@ -500,12 +511,12 @@ class TaskService:
         def sink(chunk: bytes) -> None:
             pending.extend(chunk)
             head, sep, rest = bytes(pending).rpartition(b"\n")
-            if sep:
-                lines = head.decode(errors="replace").split("\n")
-                writer.write_lines("exec", [_redact(ln, secrets) for ln in lines])
+            if sep:  # whole lines only: a secret split across chunks is still caught
+                lines = [_redact(ln, secrets) for ln in head.decode(errors="replace").split("\n")]
+                writer.write_lines("exec", lines)
                 pending[:] = rest
-            if on_output:
-                on_output(chunk)
+                if on_output:
+                    on_output(("\n".join(lines) + "\n").encode())
 
         out = await asyncio.to_thread(
             sandbox.exec_run,
@@ -517,7 +528,10 @@ class TaskService:
             keep_bytes=keep_bytes,
         )
         if pending:
-            writer.write_lines("exec", [_redact(pending.decode(errors="replace"), secrets)])
+            tail = _redact(pending.decode(errors="replace"), secrets)
+            writer.write_lines("exec", [tail])
+            if on_output:
+                on_output(tail.encode())
         status = "timed out" if out.timed_out else f"exit {out.exit_code}"
         writer.write_lines("exec", [f"[{status} after {out.duration_ms} ms]"])
         output = _redact(out.output.decode(errors="replace"), secrets)
@@ -570,11 +584,14 @@ class TaskService:
         task = await self.get(ref)
         lifecycle.require(task.name, task.state, LIVE_SANDBOX, "watch resources of")
         assert task.container_id
+        from backend import checkpoints  # whoever watches stats triggers emergency checkpoints
+
         gen = sandbox.stats_stream(task.id, task.container_id)
         while True:
             sample = await asyncio.to_thread(next, gen, None)
             if sample is None:
                 return
+            await checkpoints.maybe_emergency(self, task, sample)
             yield sample
 
     # -- status, history -----------------------------------------------------------------------

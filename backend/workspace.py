@@ -40,40 +40,54 @@ def _git(path: Path | str) -> git.Git:
 
 
 def run_git(path: Path | str, *args: str, uid: int = 0, env: dict[str, str] | None = None) -> str:
-    """Run git in `path`. With `uid` (and us root) it runs as that user, so files it writes in a
-    workspace stay the sandbox user's and the agent can keep committing."""
+    """Run git in `path`. With `uid` (and us root) the files git writes in a workspace are
+    handed to that user afterwards, so the agent in the sandbox can keep committing.
+
+    Why not run git as the uid: the data dir usually sits under a root-only home (/root), which
+    that user cannot even traverse, so git could not find its own working tree."""
+    result = _run(path, list(args), env or {})
     if uid and os.geteuid() == 0:
-        return _run_as(path, uid, list(args), env or {})
-    try:
-        if env:
-            return str(_git(path).execute(["git", *args], env={**os.environ, **GIT_ENV, **env}))
-        return str(_git(path).execute(["git", *args]))
-    except GitCommandError as exc:
-        detail = (exc.stderr or str(exc)).strip().splitlines()
-        raise WorkspaceError(
-            f"git {args[0]} failed in {path}: {detail[-1] if detail else exc}"
-        ) from exc
+        give_back(Path(path), uid, whole_tree=bool(args) and args[0] in _TREE_WRITERS)
+    return result
 
 
-def _run_as(path: Path | str, uid: int, args: list[str], env: dict[str, str]) -> str:
-    full_env = {**os.environ, **GIT_ENV, "HOME": str(path), "GIT_CONFIG_GLOBAL": "/dev/null", **env}
+# git commands that write working-tree files (the rest write only inside .git).
+_TREE_WRITERS = {"checkout", "checkout-index", "reset", "restore", "stash", "merge", "rm", "mv",
+                 "clean", "read-tree", "apply", "cherry-pick", "revert", "pull"}  # fmt: skip
+
+
+def _run(path: Path | str, args: list[str], env: dict[str, str]) -> str:
     proc = subprocess.run(
         ["git", *args],
         cwd=path,
-        user=uid,
-        group=uid,
-        extra_groups=[],
-        env=full_env,
+        env={**os.environ, **GIT_ENV, **env},
         capture_output=True,
         text=True,
         check=False,
     )
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise WorkspaceError(
-            f"git {args[0]} failed in {path}: {detail[-1] if detail else proc.returncode}"
+            f"git {args[0]} failed in {path}: {detail[-1] if detail else f'exit {proc.returncode}'}"
         )
     return proc.stdout.rstrip("\n")
+
+
+def give_back(path: Path, uid: int, *, whole_tree: bool) -> None:
+    """chown to `uid` what root just created in a workspace (only single-link files: objects
+    hard-linked with the user's repo stay as they are)."""
+    git_dir = path / ".git"
+    roots = [path] if whole_tree else [git_dir if git_dir.is_dir() else path]
+    for top in roots:
+        for dirpath, dirnames, filenames in os.walk(top):
+            for name in (*dirnames, *filenames):
+                full = os.path.join(dirpath, name)
+                st = os.lstat(full)
+                if (st.st_uid == 0 and st.st_nlink == 1) or (st.st_uid == 0 and name in dirnames):
+                    os.lchown(full, uid, uid)
+        top_st = os.lstat(top)
+        if top_st.st_uid == 0:
+            os.lchown(top, uid, uid)
 
 
 def repo_root(path: str | Path) -> Path:
@@ -214,6 +228,16 @@ def _trusting(workspace: Path) -> Iterator[dict[str, str] | None]:
         conf.write(f'\tdirectory = "{workspace}"\n\tdirectory = "{workspace / ".git"}"\n')
         conf.flush()
         yield {"GIT_CONFIG_GLOBAL": conf.name}
+
+
+def fetch_from_workspace(root: Path, workspace: Path, *refspecs: str) -> None:
+    """`git fetch` refs from a task workspace (owned by the sandbox user) into the user's repo.
+    git strips config from a local upload-pack's environment, so trusting the workspace is said
+    on upload-pack's own command line."""
+    run_git(
+        root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+        "--upload-pack=git -c safe.directory=* upload-pack", str(workspace), *refspecs,
+    )  # fmt: skip
 
 
 def remove(workspace: Path) -> None:

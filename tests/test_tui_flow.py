@@ -76,7 +76,7 @@ async def test_create_exec_checkpoint_restore_delete(
                            "the restore event", 60)  # fmt: skip
         else:
             await pilot.press("2")
-            await wait_for(pilot, lambda: "not available" in str(ckpt.query_one("#ckpt-note").render()),
+            await wait_for(pilot, lambda: "not available" in ckpt.note_text,
                            "the 'not available' note", 5)  # fmt: skip
 
         # A change made by another process shows within about a second.

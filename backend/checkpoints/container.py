@@ -9,6 +9,7 @@ checkpoint, so `docker image prune` leaves them alone) and labelled for reconcil
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
@@ -169,10 +170,8 @@ def untag(task_id: str, n: int) -> None:
     except APIError as exc:
         if exc.status_code != 409:
             raise
-        try:
+        with contextlib.suppress(ImageNotFound, APIError):
             guard(lambda: cli.images.remove(name, force=True, noprune=False))
-        except (ImageNotFound, APIError):
-            pass
 
 
 def remove_image(image_id: str) -> bool:
@@ -219,3 +218,22 @@ def unpause_left_over(home: Path) -> list[str]:
     for c in paused:
         guard(c.unpause)
     return [str(c.name) for c in paused]
+
+
+def pause(container_id: str) -> bool:
+    """Freeze the sandbox so the workspace and the container are copied at one instant.
+    Returns whether we paused it (a stopped or already paused sandbox is left as it is)."""
+    c = guard(lambda: docker_client.client().containers.get(container_id))
+    if c.status != "running":
+        return False
+    guard(c.pause)
+    return True
+
+
+def unpause(container_id: str) -> None:
+    try:
+        c = guard(lambda: docker_client.client().containers.get(container_id))
+        if c.status == "paused":
+            guard(c.unpause)
+    except NotFound:
+        pass

@@ -12,6 +12,7 @@ committing there; git in the user's repo runs as us.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import WorkspaceError
-from backend.workspace import run_git
+from backend.workspace import fetch_from_workspace, run_git
 
 REF_ROOT = "refs/corral/checkpoints"
 SHADOW_INDEX = "corral-checkpoint.index"
@@ -93,9 +94,7 @@ def set_ref(repo: Path, ref: str, sha: str, uid: int = 0) -> None:
 def mirror(root: Path, ws: Path, ref: str) -> None:
     """Copy a checkpoint ref (and the objects it needs) into the user's repo, where it
     outlives the workspace."""
-    run_git(
-        root, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", str(ws), f"+{ref}:{ref}"
-    )
+    fetch_from_workspace(root, ws, f"+{ref}:{ref}")
 
 
 def list_refs(repo: Path, task_id: str | None = None, uid: int = 0) -> dict[tuple[str, int], str]:
@@ -112,10 +111,8 @@ def list_refs(repo: Path, task_id: str | None = None, uid: int = 0) -> dict[tupl
 
 
 def delete_ref(repo: Path, ref: str, uid: int = 0) -> None:
-    try:
+    with contextlib.suppress(WorkspaceError):  # already gone
         run_git(repo, "update-ref", "-d", ref, uid=uid)
-    except WorkspaceError:
-        pass  # already gone
 
 
 def has_object(repo: Path, sha: str, uid: int = 0) -> bool:

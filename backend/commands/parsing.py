@@ -53,8 +53,7 @@ def build_parser(cmd: Command) -> _Parser:
             kwargs["choices"] = list(get_args(base))
         metavar = (extra.get("metavar") or name).upper()
         if extra.get("remainder"):
-            parser.add_argument(name, nargs=argparse.REMAINDER, metavar=metavar)
-            continue
+            continue  # taken from after `--` by parse_argv, never by argparse
         if extra.get("positional"):
             nargs = "*" if is_list else (None if info.is_required() else "?")
             parser.add_argument(name, nargs=nargs, metavar=metavar, **kwargs)
@@ -72,18 +71,25 @@ def build_parser(cmd: Command) -> _Parser:
 
 
 def parse_argv(cmd: Command, argv: list[str]) -> BaseModel:
-    ns = build_parser(cmd).parse_args(argv)
-    values = {k: v for k, v in vars(ns).items() if v is not None}
-    for name, value in list(values.items()):
-        if arg_extra(cmd.args, name).get("remainder"):
-            if value and value[0] == "--":
-                value = value[1:]
-            values[name] = value
-            if not value and cmd.args.model_fields[name].is_required():
-                raise UsageError(
-                    f"{cmd.name}: no {name} given; put it after --; usage: {cmd.usage}"
-                )
-    return validate(cmd, values)
+    remainder = next((n for n in cmd.args.model_fields if arg_extra(cmd.args, n).get("remainder")), None)
+    parser = build_parser(cmd)
+    if remainder is None:
+        values = vars(parser.parse_args(argv))
+    else:
+        # Everything after the first `--` is the command, untouched (its own flags included).
+        if "--" in argv:
+            cut = argv.index("--")
+            values = vars(parser.parse_args(argv[:cut]))
+            values[remainder] = argv[cut + 1 :]
+        else:
+            ns, rest = parser.parse_known_args(argv)
+            if rest and rest[0].startswith("-"):
+                parser.error(f"unrecognized arguments: {' '.join(rest)} (put the command after --)")
+            values = vars(ns)
+            values[remainder] = rest
+        if not values[remainder] and cmd.args.model_fields[remainder].is_required():
+            raise UsageError(f"{cmd.name}: no {remainder} given; put it after --; usage: {cmd.usage}")
+    return validate(cmd, {k: v for k, v in values.items() if v is not None})
 
 
 def validate(cmd: Command, values: dict[str, Any]) -> BaseModel:

@@ -66,6 +66,7 @@ class CheckpointPane(Vertical):
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.marked: str | None = None
+        self.note_text = ""
         self.numbers: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -75,6 +76,7 @@ class CheckpointPane(Vertical):
             yield Static("", id="ckpt-diff-body")
 
     def note(self, text: str) -> None:
+        self.note_text = text
         self.query_one("#ckpt-note", Label).update(text)
 
     def show(self, items: Sequence[Any]) -> None:
