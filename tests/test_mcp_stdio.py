@@ -101,11 +101,13 @@ async def test_full_session_over_stdio(home: Path, repo: Path, tiny_image: str) 
         # checkpoint, change, restore: the file comes back.
         missing = sorted(CHECKPOINT_TOOLS - set(listed))
         assert not missing, f"checkpoint tools not in the registry yet (checkpoint_cmds): {missing}"
-        cp = await t.ok("checkpoint_task", task="mcp-one")
+        cp = await t.ok("checkpoint_task", task="mcp-one", message="hello written")
         await t.ok("execute_in_task", task="mcp-one", command="echo changed > note.txt")
-        assert "note.txt" in str(await t.ok("task_diff", task="mcp-one"))
-        assert len((await t.ok("list_checkpoints", task="mcp-one"))["items"]) >= 1
-        await t.ok("restore_checkpoint", task="mcp-one", checkpoint=_cp_ref(cp))
+        changed = await t.ok("task_diff", task="mcp-one")
+        assert {"status": "M", "path": "note.txt"} in changed["files"]
+        listed_cps = (await t.ok("list_checkpoints", task="mcp-one"))["items"]
+        assert [c["message"] for c in listed_cps if c["n"] == cp["n"]] == ["hello written"]
+        await t.ok("restore_checkpoint", task="mcp-one", n=cp["n"])
         back = await t.ok("execute_in_task", task="mcp-one", command="cat note.txt")
         assert back["output"].strip() == "hello"
 
@@ -117,14 +119,6 @@ async def test_full_session_over_stdio(home: Path, repo: Path, tiny_image: str) 
         assert "stopped" in await t.error("execute_in_task", task="mcp-one", command="true")
         assert (await t.ok("delete_task", task="mcp-one"))["state"] == "deleted"
         assert (await t.ok("list_tasks"))["items"] == []
-
-
-def _cp_ref(cp: dict[str, Any]) -> str:
-    """A checkpoint's reference as restore takes it: its number or id, whichever it reports."""
-    for key in ("number", "n", "id", "name"):
-        if key in cp:
-            return str(cp[key])
-    raise AssertionError(f"checkpoint result has no number/id: {cp}")
 
 
 async def test_list_tasks_roundtrips_measures_the_real_stdio_path(home: Path) -> None:
