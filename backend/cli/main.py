@@ -159,7 +159,7 @@ def top_help() -> str:
         "       corral [--repo PATH]       the TUI for another repo",
         "       corral COMMAND [ARGS] [--json] [--debug]",
         "       corral batch FILE|- [--keep-going] [--json]",
-        "       corral mcp [--http [--host H] [--port N]]",
+        "       corral mcp [--http [--host H] [--port N] [--allow-remote]]",
         "       corral completion bash|zsh|fish",
         "",
         "commands (the same as the TUI's /slash commands and the MCP tools):",
