@@ -68,3 +68,21 @@ async def reconcile(svc: TaskService, *, remove: bool = False) -> ReconcileRepor
 
     await checkpoints.reconcile(svc, report, remove)
     return report
+
+
+async def at_startup(svc: TaskService) -> ReconcileReport | None:
+    """The reconcile a long-lived front end (TUI, MCP server) runs when it starts: report only,
+    never remove; an unreachable engine is not an error here (the front end says so itself)."""
+    from backend.errors import CorralError
+
+    try:
+        report = await reconcile(svc, remove=False)
+    except CorralError:
+        return None
+    if report.orphans or report.vanished:
+        await svc.store.append_event(
+            None,
+            "reconcile.report",
+            {"orphans": [o.model_dump() for o in report.orphans], "vanished": report.vanished},
+        )
+    return report

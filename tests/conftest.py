@@ -68,6 +68,9 @@ def _remove_containers(h: Path) -> None:
         cli = docker_client.client()
         for c in cli.containers.list(all=True, filters={"label": f"corral.home={h}"}):
             c.remove(force=True)
+        # Checkpoint images (backend.checkpoints) of this home: by id, so every tag goes.
+        for img in cli.images.list(filters={"label": [f"corral.home={h}", "corral.checkpoint.task"]}):
+            cli.images.remove(img.id, force=True)
     except Exception:
         pass
 

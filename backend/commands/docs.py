@@ -23,7 +23,9 @@ def render() -> str:
         for name, info in cmd.args.model_fields.items():
             flags = next((a.option_strings for a in parser._actions if a.dest == name), [])
             label = ", ".join(flags) if flags else name.upper()
-            rows.append(f"| `{label}` | {'yes' if info.is_required() else 'no'} | {info.description or ''} |")
+            rows.append(
+                f"| `{label}` | {'yes' if info.is_required() else 'no'} | {info.description or ''} |"
+            )
         if rows:
             out += ["| argument | required | meaning |", "|---|---|---|", *rows, ""]
         out.append(f"Example: `corral {cmd.example}` (TUI: `/{cmd.example}`)")

@@ -71,7 +71,9 @@ def build_parser(cmd: Command) -> _Parser:
 
 
 def parse_argv(cmd: Command, argv: list[str]) -> BaseModel:
-    remainder = next((n for n in cmd.args.model_fields if arg_extra(cmd.args, n).get("remainder")), None)
+    remainder = next(
+        (n for n in cmd.args.model_fields if arg_extra(cmd.args, n).get("remainder")), None
+    )
     parser = build_parser(cmd)
     if remainder is None:
         values = vars(parser.parse_args(argv))
@@ -88,7 +90,9 @@ def parse_argv(cmd: Command, argv: list[str]) -> BaseModel:
             values = vars(ns)
             values[remainder] = rest
         if not values[remainder] and cmd.args.model_fields[remainder].is_required():
-            raise UsageError(f"{cmd.name}: no {remainder} given; put it after --; usage: {cmd.usage}")
+            raise UsageError(
+                f"{cmd.name}: no {remainder} given; put it after --; usage: {cmd.usage}"
+            )
     return validate(cmd, {k: v for k, v in values.items() if v is not None})
 
 

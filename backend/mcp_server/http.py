@@ -7,6 +7,7 @@ needs --allow-remote and is still behind the token.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -25,6 +26,7 @@ from backend import paths
 from backend.errors import UsageError
 from backend.mcp_server.calls import ToolRunner
 from backend.mcp_server.server import build_server
+from backend.reconcile import at_startup
 from backend.service import TaskService
 
 TOKEN_ENV = "CORRAL_MCP_TOKEN"
@@ -132,6 +134,8 @@ async def serve_http(cwd: Path, host: str, port: int, allow_remote: bool) -> Non
     token = load_token()
     sock = bind(host, port)
     async with await TaskService.open() as svc:
+        # Startup reconcile, in the background: the first tool call need not wait for Docker.
+        reconciling = asyncio.create_task(at_startup(svc))  # noqa: F841 - kept alive by the reference
         server = build_server(ToolRunner(svc, cwd))
         app: Any = server.streamable_http_app(host=host if is_loopback(host) else "0.0.0.0")
         config = uvicorn.Config(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from mcp.server.stdio import stdio_server
 from backend import __version__
 from backend.mcp_server.calls import ToolRunner
 from backend.mcp_server.tools import all_tools
+from backend.reconcile import at_startup
 from backend.service import TaskService
 
 INSTRUCTIONS = (
@@ -47,6 +49,8 @@ def build_server(runner: ToolRunner) -> Server[Any]:
 
 async def serve_stdio(cwd: Path) -> None:
     async with await TaskService.open() as svc:
+        # Startup reconcile, in the background: the first tool call need not wait for Docker.
+        reconciling = asyncio.create_task(at_startup(svc))  # noqa: F841 - kept alive by the reference
         server = build_server(ToolRunner(svc, cwd))
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
