@@ -86,3 +86,14 @@ async def at_startup(svc: TaskService) -> ReconcileReport | None:
             {"orphans": [o.model_dump() for o in report.orphans], "vanished": report.vanished},
         )
     return report
+
+
+_running: set[asyncio.Task[ReconcileReport | None]] = set()
+
+
+def start_at_startup(svc: TaskService) -> asyncio.Task[ReconcileReport | None]:
+    """Run `at_startup` in the background; the first request need not wait for Docker."""
+    task = asyncio.create_task(at_startup(svc))
+    _running.add(task)  # asyncio keeps only weak references to tasks
+    task.add_done_callback(_running.discard)
+    return task

@@ -7,7 +7,6 @@ needs --allow-remote and is still behind the token.
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import ipaddress
 import json
@@ -26,7 +25,7 @@ from backend import paths
 from backend.errors import UsageError
 from backend.mcp_server.calls import ToolRunner
 from backend.mcp_server.server import build_server
-from backend.reconcile import at_startup
+from backend.reconcile import start_at_startup
 from backend.service import TaskService
 
 TOKEN_ENV = "CORRAL_MCP_TOKEN"
@@ -134,8 +133,8 @@ async def serve_http(cwd: Path, host: str, port: int, allow_remote: bool) -> Non
     token = load_token()
     sock = bind(host, port)
     async with await TaskService.open() as svc:
-        # Startup reconcile, in the background: the first tool call need not wait for Docker.
-        reconciling = asyncio.create_task(at_startup(svc))  # noqa: F841 - kept alive by the reference
+        # Startup reconcile (report only), in the background.
+        start_at_startup(svc)
         server = build_server(ToolRunner(svc, cwd))
         app: Any = server.streamable_http_app(host=host if is_loopback(host) else "0.0.0.0")
         config = uvicorn.Config(

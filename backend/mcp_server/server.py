@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from mcp.server.stdio import stdio_server
 from backend import __version__
 from backend.mcp_server.calls import ToolRunner
 from backend.mcp_server.tools import all_tools
-from backend.reconcile import at_startup
+from backend.reconcile import start_at_startup
 from backend.service import TaskService
 
 INSTRUCTIONS = (
@@ -49,8 +48,8 @@ def build_server(runner: ToolRunner) -> Server[Any]:
 
 async def serve_stdio(cwd: Path) -> None:
     async with await TaskService.open() as svc:
-        # Startup reconcile, in the background: the first tool call need not wait for Docker.
-        reconciling = asyncio.create_task(at_startup(svc))  # noqa: F841 - kept alive by the reference
+        # Startup reconcile (report only), in the background.
+        start_at_startup(svc)
         server = build_server(ToolRunner(svc, cwd))
         async with stdio_server() as (read_stream, write_stream):
             await server.run(read_stream, write_stream, server.create_initialization_options())
