@@ -222,3 +222,26 @@ def test_completion_scripts(repo: Path) -> None:
         r = corral("completion", shell, cwd=repo)
         assert r.returncode == 0 and "create-task" in r.stdout
     assert "complete -F _corral corral" in corral("completion", "bash", cwd=repo).stdout
+
+
+def test_concurrent_creates_from_many_processes(home: Path, repo: Path, tiny_image: str) -> None:
+    """Six CLI processes create tasks at once whose names all slug to `race`: every one lands,
+    on its own branch, with no error and no lost row."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).parent / "corral"
+    names = ["race", "Race!", "race?", "RACE.", "race,", "(race)"]
+    procs = [
+        subprocess.Popen([str(exe), "--json", "create-task", n, "--image", TINY], cwd=repo,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        for n in names
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * len(names), [e for _, e in outs]
+    branches = sorted(json.loads(o)["branch"] for o, _ in outs)
+    assert branches == sorted(["corral/race", *(f"corral/race-{i}" for i in range(2, 7))])
+    listed = ok("list-tasks", cwd=repo)
+    assert isinstance(listed, list) and len(listed) == len(names)
+    for b in branches:
+        assert git(repo, "rev-parse", "--verify", b)

@@ -28,7 +28,8 @@ async def wait_for(pilot: Pilot[int], cond: Callable[[], object], what: str,
         if cond():
             return
         await pilot.pause(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    notes = [n.message for n in pilot.app._notifications]
+    raise AssertionError(f"timed out waiting for {what}; notifications: {notes}")
 
 
 async def type_line(pilot: Pilot[int], line: str) -> None:
