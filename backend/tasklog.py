@@ -28,9 +28,22 @@ _lock = threading.Lock()
 # awk keeps the agent log inside the sandbox: stamp, flush, rotate. mawk, gawk and busybox awk
 # all have strftime and fflush.
 AWK_LOGGER = r"""
-BEGIN { n = 0; cmd = "wc -c < " f; if ((cmd | getline sz) > 0) n = sz + 0; close(cmd) }
+# Timestamps to the centisecond (awk's systime() has whole seconds, which would misorder agent
+# lines against Corral's own when logs are merged): wall clock = boot time + /proc/uptime, with
+# the boot time taken once from `date +%s.%N` (whole seconds where date lacks %N).
+function clock(   up, u) {
+    getline up < "/proc/uptime"; close("/proc/uptime"); split(up, u, " ")
+    return u[1] + 0
+}
+BEGIN {
+    n = 0; cmd = "wc -c < " f " 2>/dev/null"; if ((cmd | getline sz) > 0) n = sz + 0; close(cmd)
+    d = "date +%s.%N"; now = ""; d | getline now; close(d)
+    if (now !~ /^[0-9]+\.[0-9]+$/) now = systime()
+    boot = now - clock()
+}
 {
-    line = strftime("%Y-%m-%dT%H:%M:%S+00:00", systime(), 1) "\t" src "\t" $0
+    t = boot + clock(); sec = int(t); cs = int((t - sec) * 100)
+    line = strftime("%Y-%m-%dT%H:%M:%S", sec, 1) sprintf(".%02d0000+00:00", cs) "\t" src "\t" $0
     print line >> f; fflush(f); n += length(line) + 1
     if (n > max) {
         close(f)

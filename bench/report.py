@@ -22,7 +22,7 @@ def _num(x: float, unit: str) -> str:
     if math.isnan(x):
         return "-"
     if unit == "ms":
-        return f"{x:.1f} ms" if x < 100 else f"{x:.0f} ms"
+        return f"{x:.2f} ms" if x < 10 else f"{x:.1f} ms" if x < 100 else f"{x:.0f} ms"
     if unit == "%core":
         return f"{x:.2f} %"
     if unit == "ev/s":
