@@ -7,44 +7,56 @@ and then let `git merge` update it as the user asked; otherwise only the ref mov
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 from backend.errors import ConflictError, UsageError, WorkspaceError
 from backend.models import MergeResult
-from backend.workspace import branch_names, current_branch_of, run_git
+from backend.workspace import GIT_ENV, branch_names, current_branch_of, run_git
 
 
-def merge_into_base(root: Path, branch: str, base: str) -> MergeResult:
+def _tips(root: Path, branch: str, base: str) -> tuple[str, str]:
+    """(base tip, branch tip), refusing a base that is not a branch."""
     if base not in branch_names(root):
         raise UsageError(
             f"base {base!r} is not a branch, so there is nothing to merge into; "
-            f"merge by hand: git merge {branch}"
+            f"complete without --merge and merge by hand: git merge {branch}"
         )
     base_sha = run_git(root, "rev-parse", f"refs/heads/{base}").strip()
-    tip = run_git(root, "rev-parse", f"refs/heads/{branch}").strip()
+    return base_sha, run_git(root, "rev-parse", f"refs/heads/{branch}").strip()
+
+
+def conflicts(root: Path, branch: str, base: str) -> list[str]:
+    """Files that would conflict if `branch` were merged into `base` now (empty: clean).
+    Refuses up front when the base is checked out with uncommitted changes."""
+    base_sha, tip = _tips(root, branch, base)
+    _refuse_dirty_checkout(root, base)
+    return _merge_tree(root, base_sha, tip)[1]
+
+
+def _refuse_dirty_checkout(root: Path, base: str) -> None:
+    if current_branch_of(root) != base:
+        return
+    if run_git(root, "status", "--porcelain", "--untracked-files=no").strip():
+        raise ConflictError(
+            f"your checkout of {base} has uncommitted changes; commit or stash them, "
+            "then run complete-task --merge again"
+        )
+
+
+def merge_into_base(root: Path, branch: str, base: str) -> MergeResult:
+    base_sha, tip = _tips(root, branch, base)
     if _is_ancestor(root, tip, base_sha):
         return MergeResult(merged=True, into=base, commit=base_sha)  # already in
-    try:
-        out = run_git(
-            root, "merge-tree", "--write-tree", "--name-only", "--no-messages", base_sha, tip
-        )
-        tree, conflicts = out.strip().splitlines()[0], []
-    except WorkspaceError as exc:
-        conflicts = _conflicted_files(root, base_sha, tip)
-        if not conflicts:
-            raise exc
-        return MergeResult(merged=False, into=base, conflicts=conflicts)
-    checked_out = current_branch_of(root) == base
-    if checked_out:
-        if run_git(root, "status", "--porcelain", "--untracked-files=no").strip():
-            raise ConflictError(
-                f"your checkout of {base} has uncommitted changes; commit or stash them, "
-                "then run complete-task --merge again"
-            )
+    tree, clash = _merge_tree(root, base_sha, tip)
+    if clash:
+        return MergeResult(merged=False, into=base, conflicts=clash)
+    if current_branch_of(root) == base:
+        _refuse_dirty_checkout(root, base)
         run_git(root, "merge", "--no-edit", "--quiet", branch)
-        return MergeResult(
-            merged=True, into=base, commit=run_git(root, "rev-parse", "HEAD").strip()
-        )
+        head = run_git(root, "rev-parse", "HEAD").strip()
+        return MergeResult(merged=True, into=base, commit=head)
     if _is_ancestor(root, base_sha, tip):  # fast-forward: just move the ref
         new = tip
     else:
@@ -52,18 +64,6 @@ def merge_into_base(root: Path, branch: str, base: str) -> MergeResult:
         new = run_git(root, "commit-tree", tree, "-p", base_sha, "-p", tip, "-m", msg).strip()
     run_git(root, "update-ref", f"refs/heads/{base}", new, base_sha)
     return MergeResult(merged=True, into=base, commit=new)
-
-
-def conflicts(root: Path, branch: str, base: str) -> list[str]:
-    """Files that would conflict if `branch` were merged into `base` now (empty: clean)."""
-    if base not in branch_names(root):
-        raise UsageError(
-            f"base {base!r} is not a branch, so there is nothing to merge into; "
-            f"complete without --merge and merge by hand: git merge {branch}"
-        )
-    base_sha = run_git(root, "rev-parse", f"refs/heads/{base}").strip()
-    tip = run_git(root, "rev-parse", f"refs/heads/{branch}").strip()
-    return _conflicted_files(root, base_sha, tip)
 
 
 def _is_ancestor(root: Path, a: str, b: str) -> bool:
@@ -74,27 +74,18 @@ def _is_ancestor(root: Path, a: str, b: str) -> bool:
         return False
 
 
-def _conflicted_files(root: Path, base_sha: str, tip: str) -> list[str]:
-    """merge-tree exits 1 on conflicts; GitPython raises, so run it again keeping the output."""
-    import subprocess
-
-    from backend.workspace import GIT_ENV
-
+def _merge_tree(root: Path, base_sha: str, tip: str) -> tuple[str, list[str]]:
+    """(merged tree, conflicting files). merge-tree exits 1 on conflicts, which is an answer
+    here, not a failure, so it runs outside run_git."""
     proc = subprocess.run(
         ["git", "merge-tree", "--write-tree", "--name-only", "--no-messages", base_sha, tip],
         cwd=root,
         capture_output=True,
         text=True,
-        env={**_env(), **GIT_ENV},
+        env={**os.environ, **GIT_ENV},
         check=False,
     )
-    if proc.returncode != 1:
-        return []
-    lines = proc.stdout.strip().splitlines()[1:]
-    return sorted({ln for ln in lines if ln})
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
+    if proc.returncode not in (0, 1):
+        raise WorkspaceError(f"git merge-tree failed in {root}: {proc.stderr.strip()}")
+    lines = proc.stdout.strip().splitlines()
+    return lines[0], sorted({ln for ln in lines[1:] if ln}) if proc.returncode == 1 else []

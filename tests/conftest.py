@@ -69,7 +69,9 @@ def _remove_containers(h: Path) -> None:
         for c in cli.containers.list(all=True, filters={"label": f"corral.home={h}"}):
             c.remove(force=True)
         # Checkpoint images (backend.checkpoints) of this home: by id, so every tag goes.
-        for img in cli.images.list(filters={"label": [f"corral.home={h}", "corral.checkpoint.task"]}):
+        for img in cli.images.list(
+            filters={"label": [f"corral.home={h}", "corral.checkpoint.task"]}
+        ):
             cli.images.remove(img.id, force=True)
     except Exception:
         pass

@@ -132,8 +132,10 @@ async def test_list_diff_now_and_prune(service: TaskService, task: Task) -> None
 
 async def test_checkpoint_and_exec_concurrently(service: TaskService, task: Task) -> None:
     writer = asyncio.create_task(
-        service.exec(task.id, "i=0; while [ $i -lt 200 ]; do echo $i > f$((i % 20)).txt; "
-                     "i=$((i+1)); done; echo done")  # fmt: skip
+        service.exec(
+            task.id,
+            "i=0; while [ $i -lt 200 ]; do echo $i > f$((i % 20)).txt; i=$((i+1)); done; echo done",
+        )  # fmt: skip
     )
     made = await asyncio.gather(*(checkpoints.create(service, task.id) for _ in range(3)))
     assert (await writer).exit_code == 0
@@ -143,10 +145,14 @@ async def test_checkpoint_and_exec_concurrently(service: TaskService, task: Task
         assert git(Path(task.repo), "rev-parse", c.git_ref) == c.commit_sha
         assert wgit(ws, "cat-file", "-t", c.commit_sha) == "commit"
     last = await checkpoints.create(service, task.id)
-    assert {f"f{i}.txt" for i in range(20)} <= set(wgit(ws, "ls-tree", "--name-only", last.commit_sha).split())
+    assert {f"f{i}.txt" for i in range(20)} <= set(
+        wgit(ws, "ls-tree", "--name-only", last.commit_sha).split()
+    )
 
 
-async def test_restore_while_the_agent_runs(service: TaskService, tmp_path: Path, tiny_image: str) -> None:
+async def test_restore_while_the_agent_runs(
+    service: TaskService, tmp_path: Path, tiny_image: str
+) -> None:
     # A scripted stand-in for an LLM agent: it prints a tick every second.
     repo = make_repo(tmp_path / "src")
     task = await service.create_task(

@@ -233,8 +233,13 @@ def test_concurrent_creates_from_many_processes(home: Path, repo: Path, tiny_ima
     exe = Path(sys.executable).parent / "corral"
     names = ["race", "Race!", "race?", "RACE.", "race,", "(race)"]
     procs = [
-        subprocess.Popen([str(exe), "--json", "create-task", n, "--image", TINY], cwd=repo,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        subprocess.Popen(
+            [str(exe), "--json", "create-task", n, "--image", TINY],
+            cwd=repo,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         for n in names
     ]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -28,6 +28,8 @@ def test_every_command_is_in_the_readme_table() -> None:
     readme = (ROOT / "README.md").read_text()
     table = readme.split("## Commands", 1)[1].split("\n## ", 1)[0]
     missing = [
-        c.name for c in commands() if not re.search(rf"(?<![\w-]){re.escape(c.name)}(?![\w-])", table)
+        c.name
+        for c in commands()
+        if not re.search(rf"(?<![\w-]){re.escape(c.name)}(?![\w-])", table)
     ]
     assert not missing, f"README lacks: {missing}"

@@ -250,3 +250,31 @@ async def test_repo_with_submodule(service: TaskService, tmp_path: Path, tiny_im
 def test_backend_runs_as_root_here() -> None:
     """The hard-link-safe chown of workspaces is exercised only as root, as CI runs."""
     assert os.geteuid() == 0
+
+
+async def test_merge_moves_only_the_ref_when_base_is_not_checked_out(
+    service: TaskService, repo: Path, base_image: str
+) -> None:
+    git(repo, "checkout", "-q", "-b", "elsewhere")  # the user works on another branch
+    (repo / "wip.txt").write_text("uncommitted\n")
+    task = await service.create_task("m", repo=str(repo), base="main", image=base_image)
+    r = await service.exec("m", "echo merged > new.txt && git add new.txt && git commit -qm add")
+    assert r.exit_code == 0, r.output
+    done, result = await service.complete_task("m", merge=True)
+    assert result is not None and result.merged and result.into == "main"
+    assert git(repo, "show", "main:new.txt") == "merged"  # fast-forwarded ref
+    assert git(repo, "rev-parse", "--abbrev-ref", "HEAD") == "elsewhere"  # checkout untouched
+    assert (repo / "wip.txt").read_text() == "uncommitted\n" and not (repo / "new.txt").exists()
+    assert done.state == TaskState.COMPLETED
+
+
+async def test_merge_refuses_a_dirty_checkout_of_the_base(
+    service: TaskService, repo: Path, base_image: str
+) -> None:
+    await service.create_task("d", repo=str(repo), image=base_image)
+    await service.exec("d", "echo x > x.txt && git add x.txt && git commit -qm x")
+    (repo / "README.md").write_text("edited by the user\n")  # uncommitted change on main
+    with pytest.raises(ConflictError, match="uncommitted changes"):
+        await service.complete_task("d", merge=True)
+    assert (repo / "README.md").read_text() == "edited by the user\n"
+    assert (await service.get("d")).state == TaskState.RUNNING  # refused before any change

@@ -116,7 +116,7 @@ def _events(app: CorralApp) -> list:
 
 async def test_bad_command_is_a_notification_not_a_crash(home: Path, repo: Path) -> None:
     app = CorralApp(home=home, repo=str(repo), settings=Settings(), engine_probe=lambda: True)
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.service is not None, "the store to open", 10)
         await type_line(pilot, "/creat-task")
         await pilot.pause(0.2)

@@ -111,6 +111,21 @@ class CorralApp(Selection, Live, App[int]):
         self._select_timer: Timer | None = None
         self.set_keymap(dict(self.settings.tui.keys))
 
+    def run_worker(  # type: ignore[override]
+        self,
+        work: Any,
+        name: str | None = "",
+        group: str = "default",
+        description: str = "",
+        exit_on_error: bool = True,
+        start: bool = True,
+        exclusive: bool = False,
+        thread: bool = False,
+    ) -> Worker[Any]:
+        """Every worker of the app reports failure as a notification (see
+        on_worker_state_changed) instead of exiting the app."""
+        return super().run_worker(work, name, group, description, False, start, exclusive, thread)
+
     # -- layout -----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
@@ -151,7 +166,7 @@ class CorralApp(Selection, Live, App[int]):
             self.call_after_refresh(self._report_first_frame, True)
         elif mode == "load":
             self.call_after_refresh(self._report_first_frame, False)
-        self.run_worker(self._open(), group="open", exit_on_error=False)
+        self.run_worker(self._open(), group="open", name="open the store")
         self.set_timer(0.05, self.check_engine)
         self.set_interval(EVENT_POLL, self.poll_events)
         self.set_interval(60, self._tick_ages)
@@ -269,6 +284,7 @@ class CorralApp(Selection, Live, App[int]):
 
     @on(CommandBar.Submitted)
     def _bar_submitted(self, msg: CommandBar.Submitted) -> None:
+        self.table.focus()  # keys act on the task list again, like k9s after a command
         self.submit_line(msg.line)
 
     def submit_line(self, line: str) -> None:

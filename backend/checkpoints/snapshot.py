@@ -6,8 +6,9 @@ Why it is cheap: the temporary index starts as a copy of a "shadow" index kept f
 previous checkpoint (or of the agent's own index the first time). Its stat cache lets
 `git add -A` skip every unchanged file, so the cost follows the changed files, not the repo.
 
-Git that writes into the workspace runs as the sandbox user (`uid`), so the agent can keep
-committing there; git in the user's repo runs as us.
+Git runs as us; whatever it writes into a workspace is handed to the sandbox user (`uid`) right
+away, so the agent can keep committing there. Only the paths a command can have written are
+visited (see the ownership helpers at the end), so this stays cheap.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +47,33 @@ class TreeSnapshot:
 
 
 def head_sha(ws: Path, uid: int) -> str | None:
+    """Where the agent's HEAD points. Read from the files when they are plain (saves a git
+    process on every checkpoint), else asked of git."""
+    fast = _read_head(ws / ".git")
+    if fast:
+        return fast
     try:
-        return run_git(ws, "rev-parse", "-q", "--verify", "HEAD^{commit}", uid=uid) or None
+        return run_git(ws, "rev-parse", "-q", "--verify", "HEAD^{commit}") or None
     except WorkspaceError:
         return None  # an unborn branch: no commits yet
+
+
+def _read_head(git_dir: Path) -> str | None:
+    try:
+        head = (git_dir / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head if len(head) == 40 else None
+        name = head[5:]
+        loose = git_dir / name
+        if loose.is_file():
+            sha = loose.read_text().strip()
+            return sha if len(sha) == 40 else None
+        for line in (git_dir / "packed-refs").read_text().splitlines():
+            if line.endswith(f" {name}") and not line.startswith(("#", "^")):
+                return line.split(" ", 1)[0]
+    except OSError:
+        pass
+    return None
 
 
 def snapshot_tree(ws: Path, uid: int, *, purpose: str = "checkpoint") -> TreeSnapshot:
@@ -64,8 +89,10 @@ def snapshot_tree(ws: Path, uid: int, *, purpose: str = "checkpoint") -> TreeSna
             break
     env = {"GIT_INDEX_FILE": str(tmp)}
     try:
-        run_git(ws, "add", "-A", "--ignore-errors", uid=uid, env=env)
-        tree = run_git(ws, "write-tree", uid=uid, env=env)
+        since = time.time_ns()
+        run_git(ws, "add", "-A", "--ignore-errors", env=env)
+        tree = run_git(ws, "write-tree", env=env)
+        give_back_objects(ws, uid, since)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -84,11 +111,15 @@ def commit_tree(ws: Path, uid: int, tree: str, parent: str | None, message: str)
     args = ["commit-tree", tree, "-m", message or "checkpoint"]
     if parent:
         args += ["-p", parent]
-    return run_git(ws, *args, uid=uid, env=AUTHOR)
+    since = time.time_ns()
+    commit = run_git(ws, *args, env=AUTHOR)
+    give_back_objects(ws, uid, since)
+    return commit
 
 
 def set_ref(repo: Path, ref: str, sha: str, uid: int = 0) -> None:
-    run_git(repo, "update-ref", ref, sha, uid=uid)
+    run_git(repo, "update-ref", ref, sha)
+    _give_back_tree(repo / ".git" / "refs" / "corral", uid)
 
 
 def mirror(root: Path, ws: Path, ref: str) -> None:
@@ -100,7 +131,7 @@ def mirror(root: Path, ws: Path, ref: str) -> None:
 def list_refs(repo: Path, task_id: str | None = None, uid: int = 0) -> dict[tuple[str, int], str]:
     """(task id, n) -> commit for every checkpoint ref in `repo` (or one task's)."""
     prefix = f"{REF_ROOT}/{task_id}/" if task_id else f"{REF_ROOT}/"
-    out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", prefix, uid=uid)
+    out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", prefix)
     found: dict[tuple[str, int], str] = {}
     for line in out.splitlines():
         sha, _, ref = line.partition(" ")
@@ -112,12 +143,12 @@ def list_refs(repo: Path, task_id: str | None = None, uid: int = 0) -> dict[tupl
 
 def delete_ref(repo: Path, ref: str, uid: int = 0) -> None:
     with contextlib.suppress(WorkspaceError):  # already gone
-        run_git(repo, "update-ref", "-d", ref, uid=uid)
+        run_git(repo, "update-ref", "-d", ref)
 
 
 def has_object(repo: Path, sha: str, uid: int = 0) -> bool:
     try:
-        run_git(repo, "cat-file", "-e", f"{sha}^{{commit}}", uid=uid)
+        run_git(repo, "cat-file", "-e", f"{sha}^{{commit}}")
         return True
     except WorkspaceError:
         return False
@@ -133,7 +164,7 @@ class Change:
 
 def changes(repo: Path, uid: int, a: str, b: str) -> list[Change]:
     """Every file that differs between two tree-ishes (no rename detection: exact)."""
-    out = run_git(repo, "diff-tree", "-r", "-z", "--no-renames", a, b, uid=uid)
+    out = run_git(repo, "diff-tree", "-r", "-z", "--no-renames", a, b)
     fields = out.split("\0")
     result: list[Change] = []
     i = 0
@@ -165,10 +196,12 @@ def restore_files(ws: Path, uid: int, current: str, target: str) -> tuple[int, i
         tmp = ws / ".git" / f"{SHADOW_INDEX}.restore-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         env = {"GIT_INDEX_FILE": str(tmp)}
         try:
-            run_git(ws, "read-tree", target, uid=uid, env=env)
+            run_git(ws, "read-tree", target, env=env)
             for start in range(0, len(written), 500):  # stay far below the argv limit
                 chunk = written[start : start + 500]
-                run_git(ws, "checkout-index", "-f", "-q", "--", *chunk, uid=uid, env=env)
+                run_git(ws, "checkout-index", "-f", "-q", "--", *chunk, env=env)
+            for rel in written:
+                _give_back_path(ws, rel, uid)
         finally:
             tmp.unlink(missing_ok=True)
     return len(written), len(removed)
@@ -177,11 +210,12 @@ def restore_files(ws: Path, uid: int, current: str, target: str) -> tuple[int, i
 def reset_head(ws: Path, uid: int, head: str) -> None:
     """Put the agent's branch (and index) back where they were at the checkpoint; the files
     are restored separately. Later commits stay reachable from the safety checkpoint."""
-    run_git(ws, "reset", "-q", "--mixed", head, uid=uid)
+    run_git(ws, "reset", "-q", "--mixed", head)
+    _give_back_git_files(ws, uid)
 
 
 def diff_text(repo: Path, uid: int, a: str, b: str, max_bytes: int) -> tuple[str, bool]:
-    patch = run_git(repo, "diff", "--no-color", "--no-ext-diff", "--binary", a, b, uid=uid)
+    patch = run_git(repo, "diff", "--no-color", "--no-ext-diff", "--binary", a, b)
     if len(patch) > max_bytes:
         return patch[:max_bytes], True
     return patch, False
@@ -206,4 +240,71 @@ def _remove(ws: Path, rel: str) -> None:
 
 def _own(path: Path, uid: int) -> None:
     if uid and os.geteuid() == 0:
-        os.chown(path, uid, uid)
+        os.lchown(path, uid, uid)
+
+
+# Ownership. Git runs as us (root, in the usual setup) and what it writes into a workspace is
+# handed to the sandbox user right after, so the agent's own git keeps working (gc, commit).
+# Only what the command can have written is visited: walking the whole workspace after every
+# git call would cost more than the checkpoint itself.
+
+
+def give_back_objects(ws: Path, uid: int, since_ns: int) -> None:
+    """New loose objects: only object directories changed since `since_ns` are read."""
+    if not uid or os.geteuid() != 0:
+        return
+    objects = ws / ".git" / "objects"
+    with os.scandir(objects) as top:
+        for entry in top:
+            if len(entry.name) != 2 or not entry.is_dir(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if st.st_mtime_ns < since_ns - 1_000_000_000 and st.st_uid == uid:
+                continue  # untouched (a second of slack for coarse timestamps)
+            if st.st_uid != uid:
+                os.lchown(entry.path, uid, uid)
+            with os.scandir(entry.path) as inner:
+                for obj in inner:
+                    ost = obj.stat(follow_symlinks=False)
+                    if ost.st_uid != uid and ost.st_nlink == 1:
+                        os.lchown(obj.path, uid, uid)
+
+
+def _give_back_tree(top: Path, uid: int) -> None:
+    if not uid or os.geteuid() != 0 or not top.exists():
+        return
+    _own(top, uid)
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in (*dirnames, *filenames):
+            full = os.path.join(dirpath, name)
+            if os.lstat(full).st_uid != uid:
+                os.lchown(full, uid, uid)
+
+
+def _give_back_git_files(ws: Path, uid: int) -> None:
+    """Everything in .git but the objects (a reset writes the index, refs, logs, ORIG_HEAD)."""
+    if not uid or os.geteuid() != 0:
+        return
+    with os.scandir(ws / ".git") as top:
+        for entry in top:
+            if entry.name == "objects":
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                _give_back_tree(Path(entry.path), uid)
+            elif entry.stat(follow_symlinks=False).st_uid != uid:
+                os.lchown(entry.path, uid, uid)
+
+
+def _give_back_path(ws: Path, rel: str, uid: int) -> None:
+    """A file checkout-index wrote, and any directory it had to create for it."""
+    if not uid or os.geteuid() != 0:
+        return
+    target = ws / rel
+    while target != ws and target.is_relative_to(ws):
+        try:
+            if os.lstat(target).st_uid == uid:
+                break
+            os.lchown(target, uid, uid)
+        except FileNotFoundError:
+            pass
+        target = target.parent

@@ -1,5 +1,5 @@
-"""Taking a checkpoint: workspace commit, then ref (mirrored to the user's repo), then
-container image, then -- last, in one transaction -- the row. A failure undoes the parts made
+"""Taking a checkpoint: workspace commit and ref, then container image (the sandbox paused for
+both), then the ref mirrored to the user's repo, then -- last, in one transaction -- the row. A failure undoes the parts made
 so far; a crash leaves parts without a row, which reconcile removes (repair.py)."""
 
 from __future__ import annotations
@@ -56,35 +56,45 @@ async def create_locked(svc: TaskService, task: Task, *, kind: str, message: str
     ref = snapshot.ref_name(task.id, n)
     cid = task.container_id
     made: dict[str, bool] = {}
-    paused = False
+    snap: snapshot.TreeSnapshot | None = None
+    # The sandbox is frozen while the workspace and its filesystem are read, so both parts
+    # show the same instant; copying the ref to the user's repo happens after it thaws.
+    paused = bool(cid) and await asyncio.to_thread(_pause_quietly, cid or "")
+    thaw: asyncio.Future[None] | None = None
     try:
-        if cid:
-            paused = await asyncio.to_thread(_pause_quietly, cid)
-        snap, head, commit = await asyncio.to_thread(
-            _workspace_part, ws, uid, ref, _commit_message(task, n, kind, message)
+        try:
+            taken, head, commit = await asyncio.to_thread(
+                _workspace_part, ws, uid, ref, _commit_message(task, n, kind, message)
+            )
+            snap = taken
+            made["ref"] = True
+            crash_point("ref")
+            image_id, layer, fingerprint = await asyncio.to_thread(
+                _container_part, svc.home, task, n, prev
+            )
+            made["image"] = image_id is not None
+            crash_point("image")
+        finally:
+            if paused and cid:
+                thaw = asyncio.ensure_future(asyncio.to_thread(container.unpause, cid))
+        base = prev.commit_sha if prev else head
+        counting = asyncio.ensure_future(
+            asyncio.to_thread(_count_quietly, ws, uid, base, taken.tree)
         )
-        made["ref"] = True
-        crash_point("ref")
         if root.is_dir():
             await asyncio.to_thread(snapshot.mirror, root, ws, ref)
             made["mirror"] = True
         crash_point("mirror")
-        image_id, layer, fingerprint = await asyncio.to_thread(
-            _container_part, svc.home, task, n, prev
-        )
-        made["image"] = image_id is not None
-        crash_point("image")
+        changed = await counting
     except BaseException:
         await asyncio.to_thread(_undo, ws, root, task, n, ref, made, uid)
+        if snap:
+            snapshot.drop(snap)
         raise
     finally:
-        if paused and cid:
-            await asyncio.to_thread(container.unpause, cid)
-    try:
-        base = prev.commit_sha if prev else head
-        changed = await asyncio.to_thread(snapshot.count_changes, ws, uid, base, snap.tree)
-    except CorralError:
-        changed = 0
+        if thaw is not None:
+            await thaw
+    assert snap is not None  # set by the workspace part, which either succeeded or raised
     cp = Checkpoint(
         task_id=task.id, n=n, kind=kind, message=message, git_ref=ref, commit_sha=commit,
         head_sha=head, image_id=image_id, files_changed=changed, layer_size=layer,
@@ -155,6 +165,13 @@ def _undo(
         snapshot.delete_ref(root, ref)
     if made.get("ref"):
         snapshot.delete_ref(ws, ref, uid)
+
+
+def _count_quietly(ws: Path, uid: int, base: str | None, tree: str) -> int:
+    try:
+        return snapshot.count_changes(ws, uid, base, tree)
+    except CorralError:
+        return 0
 
 
 def _pause_quietly(cid: str) -> bool:

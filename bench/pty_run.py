@@ -1,0 +1,67 @@
+"""Run a full-screen program in a pseudo-terminal of a fixed size and collect what it prints."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import subprocess
+import termios
+import time
+from pathlib import Path
+
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_TIMING = re.compile(r"([a-z_]+)=([0-9.]+)")
+
+
+def run_in_pty(
+    argv: list[str], env: dict[str, str], cwd: Path, *, cols: int = 120, rows: int = 40,
+    timeout: float = 60,
+) -> tuple[float, str]:  # fmt: skip
+    """(wall ms from spawn to exit, output with escape codes removed)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, close_fds=True,
+        start_new_session=True, env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols),
+                                     "LINES": str(rows)},
+    )  # fmt: skip
+    os.close(slave)
+    out = bytearray()
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not data:
+                    break
+                out += data
+            elif proc.poll() is not None:
+                break
+            if time.perf_counter() - start > timeout:
+                tail = _ANSI.sub("", out.decode(errors="replace")).split()[-40:]
+                raise TimeoutError(f"{argv[0]} did not exit within {timeout:.0f} s: {tail}")
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    wall = (time.perf_counter() - start) * 1000
+    return wall, _ANSI.sub("", out.decode(errors="replace"))
+
+
+def timings(text: str) -> dict[str, float]:
+    """`first_frame_ms=123.4 ...` printed by the app when it exits."""
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if "first_frame_ms=" in line:
+            found = {k: float(v) for k, v in _TIMING.findall(line)}
+    return found
