@@ -15,8 +15,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import FrameType
 
-from bench import checkpoint_rows, create_rows, exec_rows, mcp_rows, stats_rows, store_rows
-from bench import tui_rows
+from bench import (
+    checkpoint_rows,
+    create_rows,
+    exec_rows,
+    log_rows,
+    mcp_rows,
+    stats_rows,
+    store_rows,
+    tui_rows,
+)
 from bench.env import BASE_IMAGE, TINY_IMAGE, BenchEnv, image_present
 from bench.harness import Row
 from bench.plan import PLANS, Plan
@@ -32,6 +40,7 @@ SECTIONS: dict[str, Section] = {
     "stats": stats_rows.run,
     "mcp": mcp_rows.run,
     "tui": tui_rows.run,
+    "logs": log_rows.run,
 }
 
 

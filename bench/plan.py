@@ -33,7 +33,7 @@ PLANS = {
     "smoke": Plan(
         mode="smoke", create=2, create_cli=2, checkpoint=((200, 2, 2),), exec=3,
         store_tasks=2_000, store=3, store_list_all=1, ingest_batches=3, ingest_batch=1000,
-        stats_sandboxes=2, stats_window=2.0, stats_windows=1, mcp=5, tui=1, tui_tasks=200,
+        stats_sandboxes=2, stats_window=1.0, stats_windows=1, mcp=5, tui=1, tui_tasks=200,
         log_tasks=1, log_seconds=2.0,
     ),
     "quick": Plan(

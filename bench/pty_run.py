@@ -19,9 +19,10 @@ _TIMING = re.compile(r"([a-z_]+)=([0-9.]+)")
 
 def run_in_pty(
     argv: list[str], env: dict[str, str], cwd: Path, *, cols: int = 120, rows: int = 40,
-    timeout: float = 60,
-) -> tuple[float, str]:  # fmt: skip
-    """(wall ms from spawn to exit, output with escape codes removed)."""
+    timeout: float = 60, done: bytes | None = None, grace: float = 3.0,
+) -> tuple[float, str, bool]:  # fmt: skip
+    """(wall ms from spawn to exit, output with escape codes removed, whether it had to be
+    killed). Once `done` has been printed the program gets `grace` seconds to exit by itself."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     start = time.perf_counter()
@@ -32,6 +33,8 @@ def run_in_pty(
     )  # fmt: skip
     os.close(slave)
     out = bytearray()
+    seen: float | None = None
+    killed = False
     try:
         while True:
             ready, _, _ = select.select([master], [], [], 0.05)
@@ -45,17 +48,23 @@ def run_in_pty(
                 out += data
             elif proc.poll() is not None:
                 break
+            if done and seen is None and done in out:
+                seen = time.perf_counter()
+            if seen is not None and time.perf_counter() - seen > grace:
+                killed = True
+                break
             if time.perf_counter() - start > timeout:
                 tail = _ANSI.sub("", out.decode(errors="replace")).split()[-40:]
                 raise TimeoutError(f"{argv[0]} did not exit within {timeout:.0f} s: {tail}")
-        proc.wait(timeout=10)
+        if not killed:
+            proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         os.close(master)
     wall = (time.perf_counter() - start) * 1000
-    return wall, _ANSI.sub("", out.decode(errors="replace"))
+    return wall, _ANSI.sub("", out.decode(errors="replace")), killed
 
 
 def timings(text: str) -> dict[str, float]:

@@ -30,6 +30,16 @@ async def _store(home: Path, tasks: int) -> None:
     await store.close()
 
 
+def _value(t: dict[str, float], key: str, text: str) -> float:
+    """A timing since process start; "list" = when the task list was filled."""
+    if "first_frame_since_process_ms" not in t:
+        raise RuntimeError(f"no timings printed: {text[-300:]!r}")
+    if key != "list":
+        return t[key]
+    offset = t["first_frame_since_process_ms"] - t["first_frame_ms"]
+    return max(t["tasks_loaded_ms"], t["first_frame_ms"]) + offset
+
+
 async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     try:
         import tui.app  # noqa: F401
@@ -47,23 +57,24 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     def corral_app(home: Path, mode: str, key: str) -> object:
         async def call(i: int) -> float:
             e = {**env.env(home), mode: "1"}
-            _, text = await asyncio.to_thread(run_in_pty, [corral_exe()], e, repo)
-            t = timings(text)
-            if key not in t:
-                raise RuntimeError(f"corral printed no {key}: {text[-300:]!r}")
-            return t[key] if key != "list" else t["tasks_loaded_ms"] - t["first_frame_ms"]
+            _, text, killed = await asyncio.to_thread(
+                run_in_pty, [corral_exe()], e, repo, done=b"_ms="
+            )
+            if killed:
+                hung.append(mode)
+            return _value(timings(text), key, text)
 
         return call
 
     def floor_app(n: int, key: str) -> object:
         async def call(i: int) -> float:
             argv = [sys.executable, "-m", "bench.tui_floor", str(n)]
-            _, text = await asyncio.to_thread(run_in_pty, argv, env.env(), ROOT)
-            t = timings(text)
-            return t[key] if key != "list" else t["tasks_loaded_ms"] - t["first_frame_ms"]
+            _, text, _ = await asyncio.to_thread(run_in_pty, argv, env.env(), ROOT, done=b"_ms=")
+            return _value(timings(text), key, text)
 
         return call
 
+    hung: list[str] = []
     first = "first_frame_since_process_ms"
     frame_mode, load_mode = "CORRAL_TUI_EXIT_AFTER_FIRST_FRAME", "CORRAL_TUI_EXIT_AFTER_LOAD"
     rows: list[Row] = []
@@ -76,9 +87,18 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
                     corral=a, base=b, target="<= 300 ms", check=under(300)))  # fmt: skip
     a, b = await alternate(plan.tui, corral_app(full, load_mode, "list"),  # type: ignore[arg-type]
                            floor_app(plan.tui_tasks, "list"))  # type: ignore[arg-type]
-    rows.append(Row("tui", f"{k} tasks listed, after first frame",
+    empty_p50 = rows[0].p50
+    rows.append(Row("tui", f"task list filled, {k} tasks",
                     f"bare Textual DataTable.add_rows of {k} rows", corral=a, base=b,
-                    target="<= 150 ms more", check=under(150),
-                    note="CORRAL_TUI_EXIT_AFTER_LOAD: from first frame to the task table "
-                    "filled and drawn (store read included)"))  # fmt: skip
+                    target="<= 150 ms after the empty store's first frame",
+                    check=lambda r: r.p50 - empty_p50 <= 150,
+                    note="CORRAL_TUI_EXIT_AFTER_LOAD: process start to the task table filled "
+                    f"(store read included); {k} tasks - empty first frame = "
+                    f"{a and (sorted(a)[len(a) // 2] - empty_p50):.0f} ms"))  # fmt: skip
+    if hung:
+        rows[0].note += (
+            f"; in {len(hung)} of {3 * plan.tui} runs `corral` printed its timings but did not "
+            "exit by itself (killed after 3 s; seen: a still-open aiosqlite thread when the "
+            "app exits before its store finished opening)"
+        )
     return rows

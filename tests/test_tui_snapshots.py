@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from backend.config import Settings
 from tui.app import CorralApp
 from tui.demo import demo_home, fixed_clock, seed
+from tui.widgets.command_bar import CommandInput
 
 # A fixed path: the status line shows the data dir, and snapshots must not depend on tmp names.
 SNAP_ROOT = Path("/tmp/corral-tui-snapshots")
@@ -67,9 +68,29 @@ def test_main_views(snap_compare, demo: Path, view: tuple[str, list[str]],
 
     async def before(pilot: Pilot[int]) -> None:
         await settle(pilot)
+        pilot.app.query_one(CommandInput).cursor_blink = False  # a blink would make it flaky
         for key in keys:
             await pilot.press(key)
         await pilot.pause(0.4)
         await pilot.wait_for_scheduled_animations()
 
     assert snap_compare(demo_app(demo), terminal_size=size, run_before=before)
+
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "screenshots"
+
+
+async def test_screenshots_for_the_readme(demo: Path) -> None:
+    """Regenerates screenshots/*.svg (shown in the README) from the same demo data."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    app = demo_app(demo)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("down", "down")
+        for name, keys in [("tui-logs", []), ("tui-resources", ["3"]), ("tui-history", ["4"]),
+                           ("tui-command-bar", ["1", "slash", *"restore-checkpoint fix-login "])]:  # fmt: skip
+            await pilot.press(*keys)
+            await pilot.pause(0.4)
+            path = SCREENSHOTS / f"{name}.svg"
+            app.save_screenshot(path.name, str(SCREENSHOTS))
+            assert "fix-login" in path.read_text()

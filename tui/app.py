@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.pretty import Pretty
 from rich.text import Text
@@ -23,13 +23,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from backend import agents, paths
+from backend import paths
 from backend.commands.parsing import parse_line
-from backend.commands.registry import Command, commands, lookup
+from backend.commands.registry import Command, lookup
 from backend.config import Settings, load_settings
 from backend.errors import CorralError
 from backend.models import Task, TaskState, utcnow
-from backend.service import TaskService
 from tui import timing
 from tui.calls import OutputSink, build_line, confirm_text
 from tui.completion import Sources
@@ -44,6 +43,9 @@ from tui.widgets.history import HistoryPane
 from tui.widgets.log_pane import LogPane
 from tui.widgets.resources import ResourcePane
 from tui.widgets.task_table import TaskTable
+
+if TYPE_CHECKING:  # the service pulls in the Docker SDK: imported after the first frame
+    from backend.service import TaskService
 
 # Commands whose effect shows in the table: a notification is enough. Others print to Output.
 ACTIONS = {
@@ -111,7 +113,7 @@ class CorralApp(Selection, Live, App[int]):
         self._select_timer: Timer | None = None
         self.set_keymap(dict(self.settings.tui.keys))
 
-    def run_worker(  # type: ignore[override]
+    def run_worker(
         self,
         work: Any,
         name: str | None = "",
@@ -171,6 +173,12 @@ class CorralApp(Selection, Live, App[int]):
         self.set_interval(EVENT_POLL, self.poll_events)
         self.set_interval(60, self._tick_ages)
 
+    async def on_unmount(self) -> None:
+        # aiosqlite's connection thread is not a daemon: an open store keeps the process alive.
+        if self.service is not None:
+            await self.service.close()
+            self.service = None
+
     def _report_first_frame(self, leave: bool) -> None:
         self.timings["first_frame_ms"] = timing.since_start_ms()
         age = timing.process_age_ms()
@@ -180,6 +188,8 @@ class CorralApp(Selection, Live, App[int]):
             self.exit(0)
 
     async def _open(self) -> None:
+        from backend.service import TaskService
+
         self.service = await TaskService.open(self.home, self.settings)
         await self.load_tasks()
 
@@ -199,9 +209,19 @@ class CorralApp(Selection, Live, App[int]):
         self.update_status()
         self.select_highlighted(force=True)
         if timing.exit_after() == "load":
-            self.timings["tasks_loaded_ms"] = timing.since_start_ms()
-            self.timings["tasks"] = float(table.row_count)
-            self.call_after_refresh(self.exit, 0)
+            self.call_after_refresh(self._report_usable, len(msg.tasks))
+
+    def _report_usable(self, count: int) -> None:
+        # tasks_loaded_ms (kept for bench/): the list is on screen and takes keys.
+        self.timings["tasks_loaded_ms"] = self.timings["tasks_usable_ms"] = timing.since_start_ms()
+        self.timings["tasks"] = float(count)
+
+    def on_task_table_filled(self, _msg: TaskTable.Filled) -> None:
+        self.sources.tasks = sorted(self.table.tasks_by_name())
+        self.update_status()
+        if timing.exit_after() == "load":
+            self.timings["tasks_all_rows_ms"] = timing.since_start_ms()
+            self.exit(0)
 
     def on_engine_checked(self, msg: EngineChecked) -> None:
         was = self.engine_ok
@@ -409,6 +429,8 @@ class CorralApp(Selection, Live, App[int]):
     async def _prepare_takeover(self, task: Task) -> None:
         import asyncio
 
+        from backend import agents
+
         assert self.service is not None
         cid, user = task.container_id, task.spec.user
         if task.state != TaskState.RUNNING or not cid:
@@ -491,8 +513,9 @@ def run_app(repo: str | None = None) -> int:
         return exc.exit_code
     unknown = set(settings.tui.keys) - known_binding_ids()
     if unknown:
-        print(f"corral: warning: [tui.keys] names unknown binding ids: {', '.join(sorted(unknown))}")
-    commands()  # register every command before the first frame needs the palette
+        print(
+            f"corral: warning: [tui.keys] names unknown binding ids: {', '.join(sorted(unknown))}"
+        )
     app = CorralApp(repo=repo, settings=settings)
     code = app.run()
     if app.timings:

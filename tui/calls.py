@@ -6,14 +6,16 @@ from __future__ import annotations
 import shlex
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backend.commands.context import Context
 from backend.commands.parsing import parse_line
 from backend.commands.registry import Command, arg_extra, lookup
 from backend.models import LogLine
-from backend.service import TaskService
 from backend.tasklog import strip_ansi
+
+if TYPE_CHECKING:  # both import the Docker SDK; the TUI loads them after its first frame
+    from backend.commands.context import Context
+    from backend.service import TaskService
 
 # Commands that destroy or rewind work ask first, wherever they are started from.
 CONFIRM = {
@@ -58,6 +60,8 @@ def confirm_text(cmd: Command, args: Any) -> str | None:
 
 async def call(service: TaskService, line: str, cwd: Path | None = None) -> Any:
     """Run one registry command quietly and return its result (errors propagate)."""
+    from backend.commands.context import Context
+
     cmd, args = parse_line(line)
     return await cmd.handler(Context(service=service, cwd=cwd or Path.cwd()), args)
 
@@ -100,6 +104,8 @@ class OutputSink:
         return out
 
     def context(self, service: TaskService, cwd: Path) -> Context:
+        from backend.commands.context import Context
+
         return Context(
             service=service,
             cwd=cwd,

@@ -67,8 +67,8 @@ def slot(line: str) -> Slot:
         n for n in fields if arg_extra(cmd.args, n).get("positional") and not _is_remainder(cmd, n)
     ]
     taken = _positionals_given(cmd, words[1:])
-    name = positional[taken] if taken < len(positional) else None
-    return Slot(cmd, name, word, head)
+    field_name = positional[taken] if taken < len(positional) else None
+    return Slot(cmd, field_name, word, head)
 
 
 def _is_remainder(cmd: Command, name: str) -> bool:

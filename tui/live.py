@@ -5,20 +5,20 @@ threads; results come back as messages."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from backend import docker_client
 from backend.errors import NotFoundError
 from backend.models import Sample, Task, TaskState
-from backend.service import TaskService
 from backend.tasklog import Follower
 from tui.messages import EngineChecked, LogBatch, SamplesArrived, TasksLoaded
 from tui.widgets.log_pane import KEEP_LINES
 
 if TYPE_CHECKING:
+    from backend.service import TaskService
     from tui.app import CorralApp
 
 EVENT_POLL = 0.5  # seconds: changes by other processes show within a second
@@ -33,6 +33,7 @@ class Live:
     service: TaskService | None
     last_event_id: int
     engine_probe: Callable[[], bool] | None
+    _polling: bool
 
     # -- tasks ------------------------------------------------------------------------------
 
@@ -98,13 +99,15 @@ class Live:
 
     @work(thread=True, exclusive=True, group="engine")
     def check_engine(self) -> None:
+        from backend import docker_client
+
         probe = self.engine_probe or docker_client.ping
         self.post_message(EngineChecked(bool(probe())))  # type: ignore[attr-defined]
 
     # -- the selected task ------------------------------------------------------------------
 
     @work(exclusive=True, group="logs")
-    async def follow_logs(self: CorralApp, task: Task) -> None:  # type: ignore[misc]
+    async def follow_logs(self: CorralApp, task: Task) -> None:
         svc = self.service
         assert svc is not None
         follower = Follower(svc.log_dir(task), redact=svc.secrets_of(task))
@@ -118,7 +121,7 @@ class Live:
             await asyncio.sleep(0.1 if len(batch) > 200 else 0.25)
 
     @work(exclusive=True, group="stats")
-    async def sample_stats(self: CorralApp, task: Task) -> None:  # type: ignore[misc]
+    async def sample_stats(self: CorralApp, task: Task) -> None:
         svc = self.service
         assert svc is not None
         pending: list[Sample] = []
@@ -135,7 +138,5 @@ class Live:
 
 
 async def _quietly(coro: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):
         await coro
-    except Exception:
-        pass

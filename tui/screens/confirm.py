@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
@@ -20,9 +22,11 @@ class ConfirmScreen(ModalScreen[bool]):
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 2; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes", tooltip="Go ahead"),
-        Binding("n,escape", "answer(False)", "No", id="confirm.no", tooltip="Leave things as they are"),
+        Binding(
+            "n,escape", "answer(False)", "No", id="confirm.no", tooltip="Leave things as they are"
+        ),
     ]
 
     def __init__(self, question: str) -> None:

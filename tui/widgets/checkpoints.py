@@ -6,13 +6,13 @@ Everything goes through the registry commands `checkpoints`, `diff`, `restore-ch
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Label, Static
@@ -48,7 +48,7 @@ class CheckpointPane(Vertical):
     CheckpointPane #ckpt-table { height: auto; max-height: 45%; }
     CheckpointPane #ckpt-diff { height: 1fr; padding: 0 1; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "diff", "Diff", id="checkpoints.diff",
                 tooltip="Diff the highlighted checkpoint against now (or the marked one)"),
         Binding("m", "mark", "Mark", id="checkpoints.mark",

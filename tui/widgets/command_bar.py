@@ -3,9 +3,11 @@ names, flags, task names and checkpoint numbers; the line under it explains what
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
@@ -27,7 +29,7 @@ class RegistrySuggester(Suggester):
 
 
 class CommandInput(Input):
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "complete", "Complete", id="bar.complete", tooltip="Complete the word",
                 show=False, priority=True),
         Binding("escape", "leave", "Leave", id="bar.leave", tooltip="Back to the task list",

@@ -7,10 +7,11 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Iterable
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Log
 
@@ -20,8 +21,10 @@ KEEP_LINES = 20_000  # kept for filtering and redraw; older lines stay in the ta
 
 
 class LogView(Log):
-    BINDINGS = [
-        Binding("end,G", "follow", "Follow", id="logs.follow", tooltip="Jump to the tail and follow it"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "end,G", "follow", "Follow", id="logs.follow", tooltip="Jump to the tail and follow it"
+        ),
     ]
 
     def action_follow(self) -> None:
@@ -31,9 +34,15 @@ class LogView(Log):
 
 
 class LogPane(Vertical):
-    BINDINGS = [
-        Binding("escape", "clear_filter", "Clear filter", id="logs.clear_filter",
-                tooltip="Clear the log filter and close it", show=False),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "clear_filter",
+            "Clear filter",
+            id="logs.clear_filter",
+            tooltip="Clear the log filter and close it",
+            show=False,
+        ),
     ]
     DEFAULT_CSS = """
     LogPane { height: 1fr; }

@@ -47,7 +47,9 @@ class ResourcePane(Vertical):
         if task is None:
             text = "no task selected"
         elif task.state != TaskState.RUNNING:
-            text = f"{task.name} is {task.state.value}: sampled only while running (last minutes kept)"
+            text = (
+                f"{task.name} is {task.state.value}: sampled only while running (last minutes kept)"
+            )
         else:
             text = f"{task.name}: sampled every second while this tab is open · last 5 min"
         self.query_one("#res-note", Label).update(text)
