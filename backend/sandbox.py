@@ -211,8 +211,17 @@ def start(container_id: str) -> None:
     guard(_container(container_id).start)
 
 
+def _thaw(c: Any) -> None:
+    """Unpause a sandbox left frozen (e.g. by a process killed mid-checkpoint). Signals to a
+    frozen process are never delivered, so stopping or force-removing it would make the engine
+    wait forever, holding locks that block other operations (seen on Docker 20.10)."""
+    if c.status == "paused":
+        guard(c.unpause)
+
+
 def stop(container_id: str, timeout: int = 5) -> None:
     c = _container(container_id)
+    _thaw(c)
     guard(lambda: c.stop(timeout=timeout))
 
 
@@ -221,6 +230,7 @@ def remove(container_id: str) -> None:
         c = _container(container_id)
     except NotFoundError:
         return
+    _thaw(c)
     guard(lambda: c.remove(force=True, v=True))
 
 
@@ -237,7 +247,52 @@ class ExecOutcome:
     duration_ms: int
 
 
-def exec_run(
+def exec_run(container_id: str, argv: list[str], **kwargs: Any) -> ExecOutcome:
+    """`_exec_run_once`, but a sandbox a checkpoint has frozen for a moment (docker pause,
+    during which Docker refuses to start an exec) is waited out instead of failing."""
+    sink: Callable[[bytes], None] | None = kwargs.pop("on_output", None)
+    out: ExecOutcome | None = None
+    for _attempt in range(5):
+        _wait_while_paused(container_id)
+        held: list[bytes] = []  # output that may be Docker's refusal, not the command's
+        gate = _PauseGate(sink, held)
+        out = _exec_run_once(container_id, argv, on_output=gate, **kwargs)
+        refused = (out.exit_code == 126 and b"paused" in out.output[:200]) or (
+            out.exit_code is None
+            and not out.output
+            and not out.timed_out
+            and not kwargs.get("detach")
+        )
+        if not refused:
+            for chunk in held:
+                if sink:
+                    sink(chunk)
+            return out
+    assert out is not None
+    return out
+
+
+class _PauseGate:
+    def __init__(self, sink: Callable[[bytes], None] | None, held: list[bytes]) -> None:
+        self.sink, self.held = sink, held
+
+    def __call__(self, chunk: bytes) -> None:
+        if self.held or (self._first and b"paused" in chunk[:200]):
+            self.held.append(chunk)
+        elif self.sink:
+            self.sink(chunk)
+        self._first = False
+
+    _first = True
+
+
+def _wait_while_paused(container_id: str, limit: float = 30.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and _container(container_id).status == "paused":
+        time.sleep(0.02)
+
+
+def _exec_run_once(
     container_id: str,
     argv: list[str],
     *,
@@ -377,10 +432,16 @@ def sample_from_stats(task_id: str, raw: dict[str, Any]) -> Sample | None:
 
 
 def labelled_containers(home: Path) -> list[dict[str, Any]]:
-    cli = docker_client.client()
-    found = guard(lambda: cli.containers.list(all=True, filters={"label": f"corral.home={home}"}))
+    """Containers of this Corral home, from one list call (no inspect per container)."""
+    api = docker_client.client().api
+    found = guard(lambda: api.containers(all=True, filters={"label": f"corral.home={home}"}))
     return [
-        {"id": c.id, "name": c.name, "task": c.labels.get("corral.task", ""), "status": c.status}
+        {
+            "id": c["Id"],
+            "name": (c.get("Names") or ["?"])[0].lstrip("/"),
+            "task": (c.get("Labels") or {}).get("corral.task", ""),
+            "status": c.get("State", ""),
+        }
         for c in found
     ]
 

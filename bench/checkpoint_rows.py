@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from backend import docker_client
-from bench.env import GIT_ID, KEEPALIVE, BenchEnv, changed_files, git, make_repo, sh, touch_files
+from bench.env import (
+    GIT_ID,
+    KEEPALIVE,
+    BenchEnv,
+    changed_files,
+    discard,
+    git,
+    make_repo,
+    sh,
+    touch_files,
+)
 from bench.harness import Clock, Row, alternate, under
 from bench.plan import Plan
 
@@ -163,7 +173,7 @@ async def _one_size(
         return c.ms
 
     changed_ours, changed_raw = await alternate(n_changed, ours_changed, raw_changed)
-    await svc.delete_task(task.id, purge=True)
+    await discard(svc, task.id)
     label = f"{size:,} files, 10 changed"
     return [
         Row("checkpoint", f"checkpoint, {label}, container unchanged",

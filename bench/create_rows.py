@@ -10,10 +10,11 @@ import shlex
 import shutil
 import subprocess
 import uuid
+
 from docker.types import Mount
 
 from backend import docker_client
-from bench.env import KEEPALIVE, BenchEnv, corral_exe, git, make_repo
+from bench.env import KEEPALIVE, BenchEnv, corral_exe, discard, git, make_repo
 from bench.harness import Clock, Row, alternate, no_slower_than_baseline
 from bench.plan import Plan
 
@@ -31,7 +32,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
         name = f"bench-c{i}-{uuid.uuid4().hex[:4]}"
         with Clock() as c:
             task = await svc.create_task(name, repo=str(repo), image=image)
-        await svc.delete_task(task.id, purge=True)
+        await discard(svc, task.id)
         return c.ms
 
     def raw_call_sync() -> float:
@@ -70,7 +71,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
             )
         if proc.returncode != 0:
             raise RuntimeError(f"corral create-task failed: {proc.stderr.strip()}")
-        await svc.delete_task(name, purge=True)
+        await discard(svc, name)
         return c.ms
 
     def raw_cli_sync() -> float:

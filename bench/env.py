@@ -4,6 +4,7 @@ after a failure or Ctrl-C (and SIGTERM, turned into SystemExit by __main__)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -14,6 +15,8 @@ import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
+
+import docker
 
 from backend import docker_client, paths
 from backend.service import TaskService
@@ -84,6 +87,15 @@ def image_present(name: str) -> bool:
         return False
 
 
+async def discard(svc: TaskService, ref: str, timeout: float = 20) -> None:
+    """Delete a task made for measuring (never timed). A slow or failing delete is reported
+    and left to BenchEnv.cleanup, which removes by label whatever is left."""
+    try:
+        await asyncio.wait_for(svc.delete_task(ref, purge=True), timeout)
+    except Exception as exc:
+        print(f"bench: warning: deleting task {ref} failed: {exc!r}"[:300], file=sys.stderr)
+
+
 class BenchEnv:
     """Temp dir, CORRAL_HOME inside it, an open TaskService, and cleanup of all of it."""
 
@@ -136,7 +148,7 @@ class BenchEnv:
         homes = [self.home, *self.extra_homes]
         task_ids = [t for h in homes for t in _task_ids(paths.db_path(h))]
         with contextlib.suppress(Exception):
-            cli = docker_client.client()
+            cli = docker.from_env(timeout=30)  # a stuck engine call must not stall clean-up
             found: list[Any] = cli.containers.list(
                 all=True, filters={"label": f"{RUN_LABEL}={self.run_id}"}
             )
@@ -145,19 +157,33 @@ class BenchEnv:
             for c in found:
                 with contextlib.suppress(Exception):
                     c.remove(force=True, v=True)
-            images = cli.images.list(filters={"label": f"{RUN_LABEL}={self.run_id}"})
+            images = [
+                i.id for i in cli.images.list(filters={"label": f"{RUN_LABEL}={self.run_id}"})
+            ]
             for h in homes:
-                images += cli.images.list(filters={"label": f"corral.home={h}"})
-            for img in images:
-                with contextlib.suppress(Exception):
-                    cli.images.remove(img.id, force=True)
+                images += [i.id for i in cli.images.list(filters={"label": f"corral.home={h}"})]
             ours = set(task_ids)  # checkpoint images are tagged corral/checkpoint:<task id>-<n>
             for img in cli.images.list(name="corral/checkpoint"):
-                for tag in img.tags:
-                    if tag.split(":")[-1].rsplit("-", 1)[0] in ours:
-                        with contextlib.suppress(Exception):
-                            cli.images.remove(tag, force=True)
+                images += [t for t in img.tags if t.split(":")[-1].rsplit("-", 1)[0] in ours]
+            _remove_images(cli, [str(i) for i in images])
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _remove_images(cli: Any, images: list[str]) -> None:
+    """Remove images; if the engine stops answering image removals (seen when another
+    process left a container paused mid-commit), stop trying and say what is left."""
+    for i, image in enumerate(images):
+        try:
+            cli.images.remove(image, force=True)
+        except Exception as exc:
+            if "timed out" in str(exc).lower():
+                print(
+                    f"bench: warning: the engine does not answer image removals; "
+                    f"{len(images) - i} image(s) left, labelled {RUN_LABEL} or corral.home: "
+                    "remove them later with docker image prune -a --filter label=...",
+                    file=sys.stderr,
+                )
+                return
 
 
 def _task_ids(db: Path) -> list[str]:

@@ -9,7 +9,7 @@ import uuid
 from docker.types import Mount
 
 from backend import docker_client
-from bench.env import KEEPALIVE, BenchEnv, corral_exe, git, make_repo
+from bench.env import KEEPALIVE, BenchEnv, corral_exe, discard, git, make_repo
 from bench.harness import Clock, Row, alternate
 from bench.plan import Plan
 
@@ -52,10 +52,10 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
         return c.ms
 
     async def docker_cli(i: int) -> float:
-        return await asyncio.to_thread(timed_process, ["docker", "exec", raw.id, "true"])
+        return await asyncio.to_thread(timed_process, ["docker", "exec", str(raw.id), "true"])
 
     async def corral_cli(i: int) -> float:
-        argv = [corral_exe(), "exec", task.name, "--", "true"]
+        argv = [corral_exe(), "exec", task.id, "--", "true"]
         return await asyncio.to_thread(timed_process, argv, env=env.env())
 
     rows = []
@@ -78,5 +78,5 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
         corral=ours, base=theirs, note="both whole processes: Python start-up is Corral's cost",
     ))  # fmt: skip
     raw.remove(force=True)
-    await svc.delete_task(task.id, purge=True)
+    await discard(svc, task.id)
     return rows

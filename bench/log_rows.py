@@ -18,7 +18,7 @@ import uuid
 
 from backend import paths
 from backend.models import Task
-from bench.env import BenchEnv, make_repo
+from bench.env import BenchEnv, discard, make_repo
 from bench.harness import Row
 from bench.plan import Plan
 
@@ -30,7 +30,7 @@ def agent_cmd(batches: int) -> str:
     return (
         "sleep 2; i=0; "
         f"while [ $i -lt {batches} ]; do t=$(date +%s%N); "
-        f"seq $((i*{PER_BATCH}+1)) $((i*{PER_BATCH}+{PER_BATCH})) | sed \"s/^/L $t /\"; "
+        f'seq $((i*{PER_BATCH}+1)) $((i*{PER_BATCH}+{PER_BATCH})) | sed "s/^/L $t /"; '
         "i=$((i+1)); sleep 0.1; done; sleep 86400"
     )
 
@@ -104,7 +104,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
                 proc.kill()
                 proc.wait(timeout=5)
     for t in tasks:
-        await svc.delete_task(t.id, purge=True)
+        await discard(svc, t.id)
 
     got_ours = sum(len(r.seen) for r in ours)
     got_theirs = sum(len(r.seen) for r in theirs)

@@ -66,7 +66,9 @@ def machine() -> list[str]:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
-    docker = _run(["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"])
+    docker = _run(
+        ["docker", "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"]
+    )
     driver = _run(["docker", "info", "--format", "{{.Driver}}, cgroup v{{.CgroupVersion}}"])
     commit = _run(["git", "-C", str(Path(__file__).parent.parent), "rev-parse", "--short", "HEAD"])
     return [

@@ -20,7 +20,7 @@ from typing import Any
 
 from backend import docker_client
 from backend.models import Task
-from bench.env import TINY_IMAGE, BenchEnv, image_present, make_repo
+from bench.env import TINY_IMAGE, BenchEnv, discard, image_present, make_repo
 from bench.harness import Row, alternate
 from bench.plan import Plan
 
@@ -74,7 +74,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     ours, theirs = await alternate(plan.stats_windows, corral, sdk)
     ours2, theirs2 = await alternate(plan.stats_windows, corral, docker_cli)
     for t in tasks:
-        await svc.delete_task(t.id, purge=True)
+        await discard(svc, t.id)
 
     def judged(r: Row) -> bool | None:
         if r.p50 > 2.0:

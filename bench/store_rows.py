@@ -37,7 +37,7 @@ def fake_rows(n: int, seed: int = 8) -> list[tuple[object, ...]]:
         pids_limit=512, network="none", user="agent", uid=1000,
     ).model_dump_json()  # fmt: skip
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for i in range(n):
         when = (start + timedelta(seconds=30 * i)).isoformat(timespec="microseconds")
         slug = f"task-{i:06d}"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from backend.store import Store
 from bench.env import BenchEnv, corral_exe, make_repo
-from bench.harness import Row, alternate, under
+from bench.harness import Op, Row, alternate, under
 from bench.plan import Plan
 from bench.pty_run import run_in_pty, timings
 from bench.store_rows import fake_rows, fill
@@ -42,7 +42,7 @@ def _value(t: dict[str, float], key: str, text: str) -> float:
 
 async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     try:
-        import tui.app  # noqa: F401
+        import tui.app
         import tui.timing  # noqa: F401
     except ImportError as exc:
         return [Row("tui", "first frame", "-", unavailable=f"the TUI does not import: {exc}")]
@@ -54,7 +54,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     await _store(full, plan.tui_tasks)
     k = f"{plan.tui_tasks // 1000}k" if plan.tui_tasks >= 1000 else str(plan.tui_tasks)
 
-    def corral_app(home: Path, mode: str, key: str) -> object:
+    def corral_app(home: Path, mode: str, key: str) -> Op:
         async def call(i: int) -> float:
             e = {**env.env(home), mode: "1"}
             _, text, killed = await asyncio.to_thread(
@@ -66,7 +66,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
 
         return call
 
-    def floor_app(n: int, key: str) -> object:
+    def floor_app(n: int, key: str) -> Op:
         async def call(i: int) -> float:
             argv = [sys.executable, "-m", "bench.tui_floor", str(n)]
             _, text, _ = await asyncio.to_thread(run_in_pty, argv, env.env(), ROOT, done=b"_ms=")
@@ -78,15 +78,18 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     first = "first_frame_since_process_ms"
     frame_mode, load_mode = "CORRAL_TUI_EXIT_AFTER_FIRST_FRAME", "CORRAL_TUI_EXIT_AFTER_LOAD"
     rows: list[Row] = []
-    a, b = await alternate(plan.tui, corral_app(empty, frame_mode, first), floor_app(0, first))  # type: ignore[arg-type]
+    a, b = await alternate(plan.tui, corral_app(empty, frame_mode, first), floor_app(0, first))
     rows.append(Row("tui", "first frame, empty store", "bare Textual app (DataTable + Footer)",
                     corral=a, base=b, target="<= 300 ms", check=under(300),
                     note="process start to first frame, 120x40 pseudo-terminal"))  # fmt: skip
-    a, b = await alternate(plan.tui, corral_app(full, frame_mode, first), floor_app(0, first))  # type: ignore[arg-type]
+    a, b = await alternate(plan.tui, corral_app(full, frame_mode, first), floor_app(0, first))
     rows.append(Row("tui", f"first frame, {k} tasks in the store", "bare Textual app",
                     corral=a, base=b, target="<= 300 ms", check=under(300)))  # fmt: skip
-    a, b = await alternate(plan.tui, corral_app(full, load_mode, "list"),  # type: ignore[arg-type]
-                           floor_app(plan.tui_tasks, "list"))  # type: ignore[arg-type]
+    a, b = await alternate(
+        plan.tui,
+        corral_app(full, load_mode, "list"),
+        floor_app(plan.tui_tasks, "list"),
+    )
     empty_p50 = rows[0].p50
     rows.append(Row("tui", f"task list filled, {k} tasks",
                     f"bare Textual DataTable.add_rows of {k} rows", corral=a, base=b,

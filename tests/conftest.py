@@ -67,6 +67,8 @@ def _remove_containers(h: Path) -> None:
     try:
         cli = docker_client.client()
         for c in cli.containers.list(all=True, filters={"label": f"corral.home={h}"}):
+            if c.status == "paused":  # Docker 20.10 refuses to remove a paused container
+                c.unpause()
             c.remove(force=True)
         # Checkpoint images (backend.checkpoints) of this home: by id, so every tag goes.
         for img in cli.images.list(

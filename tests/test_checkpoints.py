@@ -135,7 +135,7 @@ async def test_checkpoint_and_exec_concurrently(service: TaskService, task: Task
         service.exec(
             task.id,
             "i=0; while [ $i -lt 200 ]; do echo $i > f$((i % 20)).txt; i=$((i+1)); done; echo done",
-        )  # fmt: skip
+        )
     )
     made = await asyncio.gather(*(checkpoints.create(service, task.id) for _ in range(3)))
     assert (await writer).exit_code == 0

@@ -150,7 +150,8 @@ async def test_bad_input_is_refused_and_changes_nothing(
 ) -> None:
     await service.create_task("taken", repo=str(repo), image=tiny_image)
     before_branches = git(repo, "branch", "--list")
-    before_containers = len(docker_client.client().containers.list(all=True))
+    mine = {"label": f"corral.home={service.home}"}
+    before_containers = len(docker_client.client().api.containers(all=True, filters=mine))
     cases: list[tuple[dict[str, object], type[Exception], str]] = [
         ({"name": "taken"}, ConflictError, "already exists"),
         ({"name": "bad/name"}, UsageError, "path separator"),
@@ -180,7 +181,7 @@ async def test_bad_input_is_refused_and_changes_nothing(
         assert says in str(err.value), (kwargs, str(err.value))
         assert "\n" not in str(err.value)
     assert git(repo, "branch", "--list") == before_branches
-    assert len(docker_client.client().containers.list(all=True)) == before_containers
+    assert len(docker_client.client().api.containers(all=True, filters=mine)) == before_containers
     assert [t.name for t in await service.list_tasks(include_all=True)] == ["taken"]
 
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from backend.commands import render
 from backend.models import Sample, Task, TaskState
 from backend.units import human_size
 
-STATE_STYLE = {
-    TaskState.RUNNING: "green",
-    TaskState.CREATING: "yellow",
-    TaskState.STOPPED: "dim",
-    TaskState.COMPLETED: "cyan",
-    TaskState.FAILED: "red",
-    TaskState.CLEANED: "dim",
-    TaskState.DELETED: "dim strike",
-}
+# One palette of state colours for the CLI tables and the TUI.
+STATE_STYLE = render.STATE_STYLE
 
 HIDDEN_STATES = {TaskState.DELETED, TaskState.CLEANED}
 
