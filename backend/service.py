@@ -568,7 +568,7 @@ class TaskService:
         )
 
     async def follow_logs(
-        self, ref: str, *, grep: str | None = None, interval: float = 0.1
+        self, ref: str, *, grep: str | None = None, interval: float = 0.05
     ) -> AsyncIterator[list[LogLine]]:
         task = await self.store.find_task(ref, include_deleted=True)
         follower = Follower(self.log_dir(task), redact=self.secrets_of(task), grep=grep)
