@@ -6,8 +6,10 @@ in workers; results come back as messages; worker failures become notifications 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -517,10 +519,31 @@ def run_app(repo: str | None = None) -> int:
             f"corral: warning: [tui.keys] names unknown binding ids: {', '.join(sorted(unknown))}"
         )
     app = CorralApp(repo=repo, settings=settings)
-    code = app.run()
+    code = int(app.run() or 0)
     if app.timings:
         print(" ".join(f"{k}={v:.1f}" for k, v in app.timings.items()))
-    return int(code or 0)
+    _finish(app, code)
+    return code
+
+
+def _finish(app: CorralApp, code: int) -> None:
+    """Close what the app left open. A quit that lands while the store is still opening can
+    leave aiosqlite's (non-daemon) thread behind, which would keep the process alive; every
+    write was already committed, so after a short grace the process simply ends."""
+    import asyncio
+    import threading
+
+    if app.service is not None:
+        with contextlib.suppress(Exception):
+            asyncio.run(asyncio.wait_for(app.service.close(), 2))
+        app.service = None
+    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for t in others:
+        t.join(timeout=1)
+    if any(t.is_alive() for t in others):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":
