@@ -239,7 +239,7 @@ def test_concurrent_creates_from_many_processes(home: Path, repo: Path, tiny_ima
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-        )  # fmt: skip
+        )
         for n in names
     ]
     outs = [p.communicate(timeout=120) for p in procs]

@@ -258,7 +258,7 @@ async def test_merge_moves_only_the_ref_when_base_is_not_checked_out(
 ) -> None:
     git(repo, "checkout", "-q", "-b", "elsewhere")  # the user works on another branch
     (repo / "wip.txt").write_text("uncommitted\n")
-    task = await service.create_task("m", repo=str(repo), base="main", image=base_image)
+    await service.create_task("m", repo=str(repo), base="main", image=base_image)
     r = await service.exec("m", "echo merged > new.txt && git add new.txt && git commit -qm add")
     assert r.exit_code == 0, r.output
     done, result = await service.complete_task("m", merge=True)
