@@ -111,7 +111,7 @@ def _fingerprint_diff(c: Any) -> str:
 
 
 def commit(container_id: str, task_id: str, n: int, home: Path) -> tuple[str, int]:
-    """Commit the container (paused, for a consistent copy) to a tagged, labelled image.
+    """Commit the container's filesystem to a tagged, labelled image.
     Returns (image id, size of the new layer in bytes)."""
     cli = docker_client.client()
     c = guard(lambda: cli.containers.get(container_id))
@@ -122,7 +122,7 @@ def commit(container_id: str, task_id: str, n: int, home: Path) -> tuple[str, in
                 repository=REPOSITORY,
                 tag=tag_for(task_id, n),
                 message=f"corral checkpoint {n} of task {task_id}",
-                pause=True,
+                pause=False,  # pausing races with `docker exec` and can wedge the engine
                 conf={"Labels": labels},
             )
         )

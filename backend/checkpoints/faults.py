@@ -2,8 +2,8 @@
 (os._exit(137), as if SIGKILLed) right after that part of a checkpoint is done, so tests can
 prove that a crash between the parts leaves nothing partial once reconcile has run.
 
-Points, in order: "ref" (workspace ref written; the sandbox is paused), "image" (container
-committed, still paused), "mirror" (ref copied to the user's repo). Never set it outside tests.
+Points, in order: "ref" (workspace ref written), "image" (container committed), "mirror"
+(ref copied to the user's repo). Never set it outside tests.
 """
 
 from __future__ import annotations

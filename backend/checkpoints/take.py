@@ -1,5 +1,4 @@
-"""Taking a checkpoint: workspace commit and ref, then container image (the sandbox paused for
-both), then the ref mirrored to the user's repo, then -- last, in one transaction -- the row. A failure undoes the parts made
+"""Taking a checkpoint: workspace commit and ref, then container image, then the ref mirrored to the user's repo, then -- last, in one transaction -- the row. A failure undoes the parts made
 so far; a crash leaves parts without a row, which reconcile removes (repair.py)."""
 
 from __future__ import annotations
@@ -57,26 +56,21 @@ async def create_locked(svc: TaskService, task: Task, *, kind: str, message: str
     cid = task.container_id
     made: dict[str, bool] = {}
     snap: snapshot.TreeSnapshot | None = None
-    # The sandbox is frozen while the workspace and its filesystem are read, so both parts
-    # show the same instant; copying the ref to the user's repo happens after it thaws.
-    paused = bool(cid) and await asyncio.to_thread(_pause_quietly, cid or "")
-    thaw: asyncio.Future[None] | None = None
+    # The sandbox is NOT frozen (docker pause) meanwhile: a `docker exec` starting at that
+    # moment hangs inside the frozen cgroup while holding Docker's container lock, and the
+    # engine wedges on that container. See docs/checkpoints.md.
     try:
-        try:
-            taken, head, commit = await asyncio.to_thread(
-                _workspace_part, ws, uid, ref, _commit_message(task, n, kind, message)
-            )
-            snap = taken
-            made["ref"] = True
-            crash_point("ref")
-            image_id, layer, fingerprint = await asyncio.to_thread(
-                _container_part, svc.home, task, n, prev
-            )
-            made["image"] = image_id is not None
-            crash_point("image")
-        finally:
-            if paused and cid:
-                thaw = asyncio.ensure_future(asyncio.to_thread(container.unpause, cid))
+        taken, head, commit = await asyncio.to_thread(
+            _workspace_part, ws, uid, ref, _commit_message(task, n, kind, message)
+        )
+        snap = taken
+        made["ref"] = True
+        crash_point("ref")
+        image_id, layer, fingerprint = await asyncio.to_thread(
+            _container_part, svc.home, task, n, prev
+        )
+        made["image"] = image_id is not None
+        crash_point("image")
         base = prev.commit_sha if prev else head
         counting = asyncio.ensure_future(
             asyncio.to_thread(_count_quietly, ws, uid, base, taken.tree)
@@ -91,9 +85,6 @@ async def create_locked(svc: TaskService, task: Task, *, kind: str, message: str
         if snap:
             snapshot.drop(snap)
         raise
-    finally:
-        if thaw is not None:
-            await thaw
     assert snap is not None  # set by the workspace part, which either succeeded or raised
     cp = Checkpoint(
         task_id=task.id, n=n, kind=kind, message=message, git_ref=ref, commit_sha=commit,
@@ -172,13 +163,6 @@ def _count_quietly(ws: Path, uid: int, base: str | None, tree: str) -> int:
         return snapshot.count_changes(ws, uid, base, tree)
     except CorralError:
         return 0
-
-
-def _pause_quietly(cid: str) -> bool:
-    try:
-        return container.pause(cid)
-    except Exception:  # a sandbox we cannot pause is still checkpointed, just not frozen
-        return False
 
 
 def _commit_message(task: Task, n: int, kind: str, message: str) -> str:
