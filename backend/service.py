@@ -1,7 +1,9 @@
 """TaskService: the one façade every front end (TUI, CLI, MCP) uses.
 
 Docker and git are synchronous libraries; every call into them goes through `asyncio.to_thread`
-so the event loop of the TUI or the MCP server never blocks.
+so the event loop of the TUI or the MCP server never blocks. The service is split by concern
+into mixins (service_base, service_agents, service_io, service_history); this module holds
+creation and the lifecycle.
 """
 
 from __future__ import annotations
@@ -9,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shlex
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,35 +22,24 @@ from backend.errors import ConflictError, CorralError, UsageError
 from backend.merging import conflicts, merge_into_base
 from backend.models import (
     AgentState,
-    Decision,
-    Event,
-    ExecResult,
-    Execution,
-    LogLine,
     MergeResult,
-    Sample,
     Task,
     TaskSpec,
-    TaskState,
     TaskStatus,
     utcnow,
 )
 from backend.naming import branch_for, slugify, unique_slug, validate_name
+from backend.service_agents import AgentOps
+from backend.service_base import LIVE_SANDBOX, S, ServiceBase
+from backend.service_history import HistoryOps
+from backend.service_io import ExecOps
 from backend.store import Store
-from backend.tasklog import Follower, LogWriter, read
 from backend.units import parse_size
 
-S = TaskState
-LIVE_SANDBOX = {S.RUNNING}
-OUTPUT_TAIL = 4000
+__all__ = ["LIVE_SANDBOX", "ServiceBase", "TaskService"]
 
 
-class TaskService:
-    def __init__(self, store: Store, settings: Settings, home: Path) -> None:
-        self.store = store
-        self.settings = settings
-        self.home = home
-
+class TaskService(AgentOps, ExecOps, HistoryOps):
     @classmethod
     async def open(cls, home: Path | None = None, settings: Settings | None = None) -> TaskService:
         home = home or paths.data_dir()
@@ -66,38 +55,6 @@ class TaskService:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    # -- lookups ---------------------------------------------------------------------------
-
-    async def get(self, ref: str) -> Task:
-        return await self.store.find_task(ref)
-
-    async def list_tasks(
-        self, state: TaskState | None = None, include_all: bool = False
-    ) -> list[Task]:
-        if state:
-            return await self.store.list_tasks(states=[state])
-        if include_all:
-            return await self.store.list_tasks(include_deleted=True)
-        return await self.store.list_tasks(states=[s for s in S if s not in (S.DELETED, S.CLEANED)])
-
-    def box(self, task: Task) -> Path:
-        return paths.box_dir(self.home, task.id)
-
-    def log_dir(self, task: Task) -> Path:
-        return paths.log_dir(self.home, task.id)
-
-    def env_of(self, task: Task) -> dict[str, str]:
-        try:
-            data = json.loads(paths.env_file(self.home, task.id).read_text())
-        except FileNotFoundError:
-            return {}
-        return {str(k): str(v) for k, v in data.items()}
-
-    def secrets_of(self, task: Task) -> list[str]:
-        return [v for v in self.env_of(task).values() if len(v) >= 4]
-
-    # -- create ----------------------------------------------------------------------------
 
     async def create_task(
         self,
@@ -268,76 +225,6 @@ class TaskService:
             await asyncio.to_thread(workspace.delete_branch, root, task.branch)
         await self.store.purge_task(task.id)
 
-    async def _exists(self, container_id: str) -> bool:
-        return await asyncio.to_thread(sandbox.exists, container_id)
-
-    def _containers_of(self, task_id: str) -> list[str]:
-        try:
-            return [c["id"] for c in sandbox.labelled_containers(self.home) if c["task"] == task_id]
-        except CorralError:
-            return []
-
-    # -- agent -----------------------------------------------------------------------------
-
-    async def _launch_agent(self, task: Task) -> Task:
-        assert task.container_id and task.spec.agent_cmd
-        logs = self.settings.logs
-        await asyncio.to_thread(
-            agents.write_scripts,
-            self.box(task),
-            task.spec.agent_cmd,
-            task.spec.uid or 0,
-            max_bytes=logs.max_bytes,
-            keep=logs.keep,
-        )
-        use_tmux = await asyncio.to_thread(agents.has_tmux, task.container_id, task.spec.user)
-        await asyncio.to_thread(agents.launch, task.container_id, task.spec.user, use_tmux=use_tmux)
-        await asyncio.to_thread(agents.wait_started, self.box(task))
-        self._note(
-            task,
-            f"agent started: {task.spec.agent or 'custom'} ({'tmux' if use_tmux else 'setsid'})",
-        )
-        return await self.store.update_task(
-            task,
-            ("agent.started", {"agent": task.spec.agent or "custom", "tmux": use_tmux}),
-            agent_state=AgentState.RUNNING,
-        )
-
-    async def attach_agent(self, ref: str, preset: str | None, command: str | None) -> Task:
-        task = await self.get(ref)
-        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "attach an agent to")
-        if await self._agent_running(task):
-            raise ConflictError(
-                f"task {task.name!r} already has a running agent; detach it first (detach)"
-            )
-        name, cmd = agents.resolve(preset, command, self.settings.agents.presets)
-        spec = task.spec.model_copy(update={"agent": name, "agent_cmd": cmd})
-        task = await self.store.update_task(
-            task, ("agent.attached", {"agent": name or "custom"}), spec=spec
-        )
-        return await self._launch_agent(task)
-
-    async def detach_agent(self, ref: str) -> Task:
-        task = await self.get(ref)
-        if not task.spec.agent_cmd:
-            raise ConflictError(f"task {task.name!r} has no agent attached; attach-agent adds one")
-        if task.container_id and task.state == S.RUNNING:
-            await asyncio.to_thread(agents.stop, self.box(task), task.container_id, task.spec.user)
-        self._note(task, "agent detached")
-        spec = task.spec.model_copy(update={"agent": None, "agent_cmd": None})
-        return await self.store.update_task(
-            task, ("agent.detached", {}), spec=spec, agent_state=AgentState.DETACHED
-        )
-
-    async def _agent_running(self, task: Task) -> bool:
-        if task.state != S.RUNNING or not task.spec.agent_cmd:
-            return False
-        return await asyncio.to_thread(
-            agents.is_running, self.box(task), task.container_id, task.spec.user
-        )
-
-    # -- lifecycle -------------------------------------------------------------------------
-
     async def stop_task(self, ref: str) -> Task:
         task = await self.get(ref)
         lifecycle.check(task.name, task.state, S.STOPPED, "stop")
@@ -469,8 +356,6 @@ class TaskService:
         await asyncio.to_thread(workspace.remove, paths.workspace_dir(self.home, task.id))
         await asyncio.to_thread(paths.env_file(self.home, task.id).unlink, True)
 
-    # -- checkpoints (backend.checkpoints; imported late: it imports this module) ------------
-
     async def auto_checkpoint(self, task: Task, kind: str) -> None:
         """Taken on complete ("final") and before cleanup ("cleanup"). See backend.checkpoints."""
         from backend import checkpoints
@@ -482,119 +367,6 @@ class TaskService:
         from backend import checkpoints
 
         await checkpoints.drop(self, task, purge)
-
-    # -- exec and logs -----------------------------------------------------------------------
-
-    async def exec(
-        self,
-        ref: str,
-        command: str | list[str],
-        *,
-        timeout: float | None = None,
-        on_output: Callable[[bytes], None] | None = None,
-        keep_bytes: int = 1 << 20,
-    ) -> ExecResult:
-        task = await self.get(ref)
-        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "run a command in")
-        assert task.container_id
-        argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
-        if not argv or not "".join(argv).strip():
-            raise UsageError("no command given; write it after --, e.g. exec TASK -- ls -la")
-        text = command if isinstance(command, str) else shlex.join(argv)
-        secrets = self.secrets_of(task)
-        writer = LogWriter(
-            self.log_dir(task) / "exec.log", self.settings.logs.max_bytes, self.settings.logs.keep
-        )
-        writer.write_lines("exec", [f"$ {_redact(text, secrets)}"])
-        pending = bytearray()
-
-        def sink(chunk: bytes) -> None:
-            pending.extend(chunk)
-            head, sep, rest = bytes(pending).rpartition(b"\n")
-            if sep:  # whole lines only: a secret split across chunks is still caught
-                lines = [_redact(ln, secrets) for ln in head.decode(errors="replace").split("\n")]
-                writer.write_lines("exec", lines)
-                pending[:] = rest
-                if on_output:
-                    on_output(("\n".join(lines) + "\n").encode())
-
-        out = await asyncio.to_thread(
-            sandbox.exec_run,
-            task.container_id,
-            argv,
-            user=task.spec.user,
-            timeout=timeout,
-            on_output=sink,
-            keep_bytes=keep_bytes,
-        )
-        if pending:
-            tail = _redact(pending.decode(errors="replace"), secrets)
-            writer.write_lines("exec", [tail])
-            if on_output:
-                on_output(tail.encode())
-        status = "timed out" if out.timed_out else f"exit {out.exit_code}"
-        writer.write_lines("exec", [f"[{status} after {out.duration_ms} ms]"])
-        output = _redact(out.output.decode(errors="replace"), secrets)
-        await self.store.add_execution(
-            task.id,
-            _redact(text, secrets),
-            out.exit_code,
-            out.duration_ms,
-            output[-OUTPUT_TAIL:],
-            out.timed_out,
-        )
-        await self._sync(task)
-        return ExecResult(
-            task_id=task.id,
-            command=text,
-            exit_code=out.exit_code,
-            output=output,
-            truncated=out.truncated,
-            timed_out=out.timed_out,
-            duration_ms=out.duration_ms,
-        )
-
-    async def logs(
-        self, ref: str, *, since: Any = None, grep: str | None = None, limit: int | None = None
-    ) -> list[LogLine]:
-        task = await self.store.find_task(ref, include_deleted=True)
-        return await asyncio.to_thread(
-            read,
-            self.log_dir(task),
-            since=since,
-            grep=grep,
-            limit=limit,
-            redact=self.secrets_of(task),
-        )
-
-    async def follow_logs(
-        self, ref: str, *, grep: str | None = None, interval: float = 0.05
-    ) -> AsyncIterator[list[LogLine]]:
-        task = await self.store.find_task(ref, include_deleted=True)
-        follower = Follower(self.log_dir(task), redact=self.secrets_of(task), grep=grep)
-        follower.skip_existing()
-        while True:
-            batch = await asyncio.to_thread(follower.poll)
-            if batch:
-                yield batch
-            await asyncio.sleep(interval)
-
-    async def stats(self, ref: str) -> AsyncIterator[Sample]:
-        """Resource samples about once a second while the sandbox runs."""
-        task = await self.get(ref)
-        lifecycle.require(task.name, task.state, LIVE_SANDBOX, "watch resources of")
-        assert task.container_id
-        from backend import checkpoints  # whoever watches stats triggers emergency checkpoints
-
-        gen = sandbox.stats_stream(task.id, task.container_id)
-        while True:
-            sample = await asyncio.to_thread(next, gen, None)
-            if sample is None:
-                return
-            await checkpoints.maybe_emergency(self, task, sample)
-            yield sample
-
-    # -- status, history -----------------------------------------------------------------------
 
     async def status(self, ref: str) -> TaskStatus:
         task = await self.get(ref)
@@ -635,87 +407,3 @@ class TaskService:
             takeover=takeover,
             recent_events=events,
         )
-
-    async def _mark_failed(self, task: Task, reason: str) -> Task:
-        try:
-            return await self.store.update_task(
-                task, ("task.failed", {"reason": reason}), state=S.FAILED, reason=reason
-            )
-        except ConflictError:
-            return await self.get(task.id)
-
-    async def history(self, ref: str) -> list[Event]:
-        task = await self.store.find_task(ref, include_deleted=True)
-        return await self.store.task_events(task.id, limit=10_000)
-
-    async def executions(self, ref: str) -> list[Execution]:
-        task = await self.store.find_task(ref, include_deleted=True)
-        return await self.store.list_executions(task.id)
-
-    async def decisions(self, ref: str, add: str | None = None) -> list[Decision]:
-        task = await self.store.find_task(ref, include_deleted=True)
-        if add is not None:
-            if not add.strip():
-                raise UsageError("the decision text is empty; write what was decided")
-            await self.store.add_decision(task.id, add.strip())
-        return await self.store.list_decisions(task.id)
-
-    async def find(self, query: str) -> list[Task]:
-        return await self.store.search(query)
-
-    async def _write_decisions(self, task: Task) -> None:
-        decisions = await self.store.list_decisions(task.id)
-        ws = Path(task.workspace or "")
-        if not decisions or not task.workspace or not ws.exists():
-            return
-        body = [f"# Decisions for {task.name}", ""]
-        body += [f"- {d.created_at:%Y-%m-%d %H:%M} — {d.text}" for d in decisions]
-        await asyncio.to_thread(
-            _commit_file,
-            ws,
-            "decisions.md",
-            "\n".join(body) + "\n",
-            f"Record decisions of task {task.name}",
-            task.spec.uid or 0,
-        )
-
-    async def _sync(self, task: Task) -> None:
-        ws = paths.workspace_dir(self.home, task.id)
-        try:
-            tip = await asyncio.to_thread(workspace.sync_branch, Path(task.repo), ws, task.branch)
-        except CorralError as exc:
-            await self.store.append_event(task.id, "branch.sync_failed", {"error": str(exc)})
-            return
-        if tip:
-            await self.store.append_event(task.id, "branch.synced", {"commit": tip})
-
-    def _note(self, task: Task, text: str) -> None:
-        LogWriter(self.log_dir(task) / "corral.log").write_lines("corral", [text])
-
-    async def find_task_or_none(self, ref: str) -> Task | None:
-        return await self.store.find_task_or_none(ref)
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for s in secrets:
-        text = text.replace(s, "***")
-    return text
-
-
-def _commit_file(ws: Path, name: str, content: str, message: str, uid: int) -> None:
-    target = ws / name
-    target.write_text(content)
-    if os.geteuid() == 0 and uid:
-        os.chown(target, uid, uid)
-    workspace.run_git(ws, "add", "--", name, uid=uid)
-    if workspace.run_git(ws, "diff", "--cached", "--name-only", "--", name, uid=uid).strip():
-        workspace.run_git(ws, "commit", "--quiet", "-m", message, "--", name, uid=uid)
-
-
-HookFn = Callable[..., Any]
-_HOOKS: dict[str, HookFn] = {}
-
-
-def register_hook(name: str, fn: HookFn) -> None:
-    """Let a module (checkpoints) plug into lifecycle moments without an import cycle."""
-    _HOOKS[name] = fn

@@ -68,7 +68,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     tails: list[subprocess.Popen[str]] = []
 
     async def follow(task: Task, got: Received) -> None:
-        async for batch in svc.follow_logs(task.id):
+        async for batch in svc.follow_logs(task.id, from_start=True):
             now = time.time()
             for line in batch:
                 if line.source == "agent":
@@ -123,7 +123,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
             corral=[d for r in ours for d in r.delays],
             base=[d for r in theirs for d in r.delays],
             target="no line lost, p95 <= 100 ms", check=judged,
-            note=f"Corral (follow_logs, 0.1 s poll) received {got_ours:,} of {total:,} lines, "
+            note=f"Corral (follow_logs from the start, 0.05 s poll) received {got_ours:,} of {total:,} lines, "
             f"tail -F {got_theirs:,}; writers reached {rate:,.0f} lines/s per agent; delay "
             "includes the in-sandbox pipe (tmux pipe-pane -> awk -> file) for both sides; "
             "the TUI adds its drawing on top"),

@@ -250,3 +250,23 @@ def test_concurrent_creates_from_many_processes(home: Path, repo: Path, tiny_ima
     assert isinstance(listed, list) and len(listed) == len(names)
     for b in branches:
         assert git(repo, "rev-parse", "--verify", b)
+
+
+def test_logs_follow_shows_history_then_live_lines(home: Path, repo: Path, tiny_image: str) -> None:
+    import subprocess
+    import sys
+
+    ok("create-task", "follow-me", "--image", TINY, cwd=repo)
+    assert corral("exec", "follow-me", "--", "echo", "before-follow", cwd=repo).returncode == 0
+    exe = Path(sys.executable).parent / "corral"
+    proc = subprocess.Popen([str(exe), "logs", "follow-me", "--follow"], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        time.sleep(1.0)
+        assert corral("exec", "follow-me", "--", "echo", "during-follow", cwd=repo).returncode == 0
+        time.sleep(1.0)
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert out.count("before-follow") == 2  # the command line and its output, once each
+    assert "during-follow" in out

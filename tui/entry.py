@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sys
 
-from backend.cli.main import main as cli_main
 from backend.errors import UsageError
 
 
@@ -28,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    # Imported here: the TUI path must not pay for the CLI's imports (docker, git) before its
+    # first frame.
+    from backend.cli.main import main as cli_main
+
     return cli_main(args)
 
 

@@ -112,12 +112,17 @@ async def logs(ctx: Context, a: LogsArgs) -> list[LogLine]:
                 f"--grep {a.grep!r} is not a regular expression ({exc}); fix it"
             ) from exc
     since = parse_since(a.since) if a.since else None
-    lines = await ctx.service.logs(a.task, since=since, grep=a.grep, limit=a.tail)
     if not a.follow or ctx.on_lines is None:
-        return lines
-    ctx.on_lines(lines)
+        return await ctx.service.logs(a.task, since=since, grep=a.grep, limit=a.tail)
+    # Following: the first batch is the current files' history, then live lines, from one
+    # reader, so no line falls between "history" and "live" (rotated files are not replayed).
+    first = True
     try:
-        async for batch in ctx.service.follow_logs(a.task, grep=a.grep):
+        async for batch in ctx.service.follow_logs(a.task, grep=a.grep, from_start=True):
+            if first:
+                batch = [ln for ln in batch if since is None or ln.time >= since]
+                batch = batch[-a.tail :] if a.tail else batch
+                first = False
             ctx.on_lines(batch)
     except asyncio.CancelledError:
         pass
