@@ -12,6 +12,7 @@ Mechanism (documented in docs/agents.md):
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
 from pathlib import Path
@@ -77,8 +78,6 @@ def write_scripts(box: Path, command: str, uid: int, *, max_bytes: int, keep: in
     )
     (box / "logger.sh").write_text(logger)
     (box / "logger.sh").chmod(0o755)
-    import os
-
     if os.geteuid() == 0 and uid:
         for p in (box, box / "logs", *box.iterdir(), *(box / "logs").iterdir()):
             os.chown(p, uid, uid)

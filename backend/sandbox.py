@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import queue
 import signal
@@ -451,17 +450,3 @@ def oom_killed(container_id: str) -> bool:
         return bool(inspect(container_id).get("State", {}).get("OOMKilled"))
     except NotFoundError:
         return False
-
-
-def put_file(container_id: str, path: str, data: bytes, mode: int = 0o755) -> None:
-    """Copy one file into the sandbox (used for helper scripts)."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(Path(path).name)
-        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-        tar.addfile(info, io.BytesIO(data))
-    guard(lambda: _container(container_id).put_archive(str(Path(path).parent), buf.getvalue()))
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, default=str)

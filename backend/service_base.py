@@ -85,6 +85,3 @@ class ServiceBase:
 
     def _note(self, task: Task, text: str) -> None:
         LogWriter(self.log_dir(task) / "corral.log").write_lines("corral", [text])
-
-    async def find_task_or_none(self, ref: str) -> Task | None:
-        return await self.store.find_task_or_none(ref)

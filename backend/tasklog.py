@@ -13,8 +13,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -218,13 +217,3 @@ class Follower:
                 return fh.read()
         except FileNotFoundError:
             return ""
-
-
-def follow(log_dir: Path, *, interval: float = 0.1, **kw: object) -> Iterator[list[LogLine]]:
-    f = Follower(log_dir, **kw)  # type: ignore[arg-type]
-    f.skip_existing()
-    while True:
-        batch = f.poll()
-        if batch:
-            yield batch
-        time.sleep(interval)

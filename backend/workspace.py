@@ -8,12 +8,10 @@ is written (by `sync_branch`, which fetches the agent's commits back).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,9 +43,10 @@ def run_git(path: Path | str, *args: str, uid: int = 0, env: dict[str, str] | No
 
     Why not run git as the uid: the data dir usually sits under a root-only home (/root), which
     that user cannot even traverse, so git could not find its own working tree."""
+    since = time.time_ns()
     result = _run(path, list(args), env or {})
     if uid and os.geteuid() == 0:
-        give_back(Path(path), uid, whole_tree=bool(args) and args[0] in _TREE_WRITERS)
+        give_back(Path(path), uid, since, whole_tree=bool(args) and args[0] in _TREE_WRITERS)
     return result
 
 
@@ -73,21 +72,57 @@ def _run(path: Path | str, args: list[str], env: dict[str, str]) -> str:
     return proc.stdout.rstrip("\n")
 
 
-def give_back(path: Path, uid: int, *, whole_tree: bool) -> None:
-    """chown to `uid` what root just created in a workspace (only single-link files: objects
-    hard-linked with the user's repo stay as they are)."""
+def give_back(path: Path, uid: int, since_ns: int, *, whole_tree: bool = False) -> None:
+    """chown to `uid` what root wrote in a workspace since `since_ns`. Inside .git that is the
+    small metadata (HEAD, index, refs, logs) plus new loose objects — object directories are
+    visited only when they changed, so the cost follows what git wrote, not the repo size.
+    `whole_tree` adds the working files (after checkout, reset, ...)."""
+    if not uid or os.geteuid() != 0:
+        return
     git_dir = path / ".git"
-    roots = [path] if whole_tree else [git_dir if git_dir.is_dir() else path]
-    for top in roots:
-        for dirpath, dirnames, filenames in os.walk(top):
-            for name in (*dirnames, *filenames):
-                full = os.path.join(dirpath, name)
-                st = os.lstat(full)
-                if (st.st_uid == 0 and st.st_nlink == 1) or (st.st_uid == 0 and name in dirnames):
-                    os.lchown(full, uid, uid)
-        top_st = os.lstat(top)
-        if top_st.st_uid == 0:
-            os.lchown(top, uid, uid)
+    if whole_tree or not git_dir.is_dir():
+        _give_back_walk(path, uid, skip=git_dir)
+    if git_dir.is_dir():
+        _give_back_walk(git_dir, uid, skip=git_dir / "objects")
+        give_back_objects(path, uid, since_ns)
+
+
+def _give_back_walk(top: Path, uid: int, skip: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(top):
+        if Path(dirpath) == skip.parent and skip.name in dirnames:
+            dirnames.remove(skip.name)
+        for name in (*dirnames, *filenames):
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if st.st_uid == 0 and (st.st_nlink == 1 or name in dirnames):
+                os.lchown(full, uid, uid)
+    if os.lstat(top).st_uid == 0:
+        os.lchown(top, uid, uid)
+
+
+def give_back_objects(ws: Path, uid: int, since_ns: int) -> None:
+    """New loose objects: only object directories changed since `since_ns` are read. Objects
+    hard-linked with the user's repo (several links) are left alone: chowning them would change
+    the user's repo."""
+    if not uid or os.geteuid() != 0:
+        return
+    objects = ws / ".git" / "objects"
+    if not objects.is_dir():
+        return
+    with os.scandir(objects) as top:
+        for entry in top:
+            if len(entry.name) != 2 or not entry.is_dir(follow_symlinks=False):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if st.st_mtime_ns < since_ns - 1_000_000_000 and st.st_uid == uid:
+                continue  # untouched (a second of slack for coarse timestamps)
+            if st.st_uid != uid:
+                os.lchown(entry.path, uid, uid)
+            with os.scandir(entry.path) as inner:
+                for obj in inner:
+                    ost = obj.stat(follow_symlinks=False)
+                    if ost.st_uid != uid and ost.st_nlink == 1:
+                        os.lchown(obj.path, uid, uid)
 
 
 def repo_root(path: str | Path) -> Path:
@@ -201,33 +236,8 @@ def sync_branch(root: Path, workspace: Path, branch: str) -> str | None:
     ws_tip = branch_commit(workspace, branch) if workspace.exists() else None
     if ws_tip is None or ws_tip == branch_commit(root, branch):
         return None
-    with _trusting(workspace) as env:
-        run_git(
-            root,
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            str(workspace),
-            f"+refs/heads/{branch}:refs/heads/{branch}",
-            env=env,
-        )
+    fetch_from_workspace(root, workspace, f"+refs/heads/{branch}:refs/heads/{branch}")
     return ws_tip
-
-
-@contextlib.contextmanager
-def _trusting(workspace: Path) -> Iterator[dict[str, str] | None]:
-    """Let a root git fetch from a workspace chowned to the sandbox user. The upload-pack that
-    fetch runs refuses it ("dubious ownership") and ignores `-c safe.directory` (git 2.39), so
-    this points GIT_CONFIG_GLOBAL at a file that includes the real one and trusts the workspace."""
-    if os.geteuid() != 0 or workspace.stat().st_uid == 0:
-        yield None
-        return
-    real = os.environ.get("GIT_CONFIG_GLOBAL") or str(Path.home() / ".gitconfig")
-    with tempfile.NamedTemporaryFile("w", prefix="corral-git-", suffix=".conf") as conf:
-        conf.write(f'[include]\n\tpath = "{real}"\n[safe]\n')
-        conf.write(f'\tdirectory = "{workspace}"\n\tdirectory = "{workspace / ".git"}"\n')
-        conf.flush()
-        yield {"GIT_CONFIG_GLOBAL": conf.name}
 
 
 def fetch_from_workspace(root: Path, workspace: Path, *refspecs: str) -> None:

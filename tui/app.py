@@ -194,6 +194,12 @@ class CorralApp(Selection, Live, App[int]):
 
         self.service = await TaskService.open(self.home, self.settings)
         await self.load_tasks()
+        if self.engine_probe is None:  # an injected probe means a demo detached from Docker
+            from backend.reconcile import start_at_startup
+
+            # Startup reconcile (report only) in the background; what it marks (vanished
+            # sandboxes) reaches the table through the event log like any other change.
+            start_at_startup(self.service)
 
     def _tick_ages(self) -> None:
         if self.table.row_count <= 2000:  # beyond that, ages refresh with each change

@@ -135,7 +135,6 @@ async def fork(svc: TaskService, ref: str, n: int, new_name: str) -> Task:
 
 def _apply_files(ws: Path, root: Path, uid: int, ref: str, commit: str) -> None:
     if not snapshot.has_object(ws, commit, uid):  # `clone --local` normally brought it along
-        workspace.run_git(ws, "fetch", "--quiet", "--no-tags", str(root), f"+{ref}:{ref}")
-        workspace.chown_tree(ws / ".git", uid)
+        workspace.run_git(ws, "fetch", "--quiet", "--no-tags", str(root), f"+{ref}:{ref}", uid=uid)
     current = workspace.run_git(ws, "rev-parse", "HEAD^{tree}")
     snapshot.restore_files(ws, uid, current, commit)

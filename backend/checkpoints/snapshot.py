@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import WorkspaceError
-from backend.workspace import fetch_from_workspace, run_git
+from backend.workspace import fetch_from_workspace, give_back, give_back_objects, run_git
 
 REF_ROOT = "refs/corral/checkpoints"
 SHADOW_INDEX = "corral-checkpoint.index"
@@ -210,8 +210,9 @@ def restore_files(ws: Path, uid: int, current: str, target: str) -> tuple[int, i
 def reset_head(ws: Path, uid: int, head: str) -> None:
     """Put the agent's branch (and index) back where they were at the checkpoint; the files
     are restored separately. Later commits stay reachable from the safety checkpoint."""
-    run_git(ws, "reset", "-q", "--mixed", head)
-    _give_back_git_files(ws, uid)
+    since = time.time_ns()
+    run_git(ws, "reset", "-q", "--mixed", head)  # writes only inside .git: no tree walk
+    give_back(ws, uid, since)
 
 
 def diff_text(repo: Path, uid: int, a: str, b: str, max_bytes: int) -> tuple[str, bool]:
@@ -249,27 +250,6 @@ def _own(path: Path, uid: int) -> None:
 # git call would cost more than the checkpoint itself.
 
 
-def give_back_objects(ws: Path, uid: int, since_ns: int) -> None:
-    """New loose objects: only object directories changed since `since_ns` are read."""
-    if not uid or os.geteuid() != 0:
-        return
-    objects = ws / ".git" / "objects"
-    with os.scandir(objects) as top:
-        for entry in top:
-            if len(entry.name) != 2 or not entry.is_dir(follow_symlinks=False):
-                continue
-            st = entry.stat(follow_symlinks=False)
-            if st.st_mtime_ns < since_ns - 1_000_000_000 and st.st_uid == uid:
-                continue  # untouched (a second of slack for coarse timestamps)
-            if st.st_uid != uid:
-                os.lchown(entry.path, uid, uid)
-            with os.scandir(entry.path) as inner:
-                for obj in inner:
-                    ost = obj.stat(follow_symlinks=False)
-                    if ost.st_uid != uid and ost.st_nlink == 1:
-                        os.lchown(obj.path, uid, uid)
-
-
 def _give_back_tree(top: Path, uid: int) -> None:
     if not uid or os.geteuid() != 0 or not top.exists():
         return
@@ -279,20 +259,6 @@ def _give_back_tree(top: Path, uid: int) -> None:
             full = os.path.join(dirpath, name)
             if os.lstat(full).st_uid != uid:
                 os.lchown(full, uid, uid)
-
-
-def _give_back_git_files(ws: Path, uid: int) -> None:
-    """Everything in .git but the objects (a reset writes the index, refs, logs, ORIG_HEAD)."""
-    if not uid or os.geteuid() != 0:
-        return
-    with os.scandir(ws / ".git") as top:
-        for entry in top:
-            if entry.name == "objects":
-                continue
-            if entry.is_dir(follow_symlinks=False):
-                _give_back_tree(Path(entry.path), uid)
-            elif entry.stat(follow_symlinks=False).st_uid != uid:
-                os.lchown(entry.path, uid, uid)
 
 
 def _give_back_path(ws: Path, rel: str, uid: int) -> None:

@@ -214,12 +214,6 @@ class Store:
         )
         return row is not None
 
-    async def find_task_or_none(self, ref: str) -> Task | None:
-        try:
-            return await self.find_task(ref)
-        except NotFoundError:
-            return None
-
     async def list_tasks(
         self,
         *,
