@@ -44,8 +44,9 @@ class TaskService(AgentOps, ExecOps, HistoryOps):
     async def open(cls, home: Path | None = None, settings: Settings | None = None) -> TaskService:
         home = home or paths.data_dir()
         home.mkdir(parents=True, exist_ok=True)
+        settings = settings or load_settings()  # first: a bad config must not leave a store open
         store = await Store.open(paths.db_path(home))
-        return cls(store, settings or load_settings(), home)
+        return cls(store, settings, home)
 
     async def close(self) -> None:
         await self.store.close()

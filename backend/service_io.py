@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from backend import lifecycle, sandbox
 from backend.errors import UsageError
+from backend.filewatch import DirWatch
 from backend.models import (
     ExecResult,
     LogLine,
@@ -120,11 +121,16 @@ class ExecOps(ServiceBase):
         follower = Follower(self.log_dir(task), redact=self.secrets_of(task), grep=grep)
         if not from_start:
             follower.skip_existing()
-        while True:
-            batch = await asyncio.to_thread(follower.poll)
-            if batch:
-                yield batch
-            await asyncio.sleep(interval)
+        watch = DirWatch(self.log_dir(task), fallback=interval)
+        try:
+            while True:
+                batch = await asyncio.to_thread(follower.poll)
+                if batch:
+                    yield batch
+                    await asyncio.sleep(interval)  # a streaming log is read in batches
+                await watch.changed(1.0)  # until a log file changes (inotify) or a second
+        finally:
+            watch.close()
 
     async def stats(self, ref: str) -> AsyncIterator[Sample]:
         """Resource samples about once a second while the sandbox runs."""

@@ -23,6 +23,7 @@ from bench import (
     mcp_rows,
     stats_rows,
     store_rows,
+    tui_live_rows,
     tui_rows,
 )
 from bench.env import BASE_IMAGE, TINY_IMAGE, BenchEnv, image_present
@@ -41,6 +42,7 @@ SECTIONS: dict[str, Section] = {
     "mcp": mcp_rows.run,
     "tui": tui_rows.run,
     "logs": log_rows.run,
+    "tui-live": tui_live_rows.run,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from backend.store import Store
@@ -18,6 +19,10 @@ from backend.store import Store
 
 async def main(db, me, n_tasks, n_bumps):
     store = await Store.open(Path(db))
+    # Start together: without this barrier a fast worker can finish before a slow one starts.
+    Path(db).with_name(f"ready-{me}").touch()
+    while not Path(db).with_name("go").exists():
+        await asyncio.sleep(0.005)
     spec = TaskSpec(image="i", cpus=1, memory="1g", memory_bytes=1 << 30, pids_limit=64, network="none")
     for i in range(n_tasks):
         now = utcnow()
@@ -60,6 +65,10 @@ async def test_many_processes_nothing_lost(tmp_path: Path) -> None:
         )
         for w in range(workers)
     ]
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("ready-*"))) < workers and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (tmp_path / "go").touch()
     results = [p.communicate(timeout=120) for p in procs]
     for p, (_out, err) in zip(procs, results, strict=True):
         assert p.returncode == 0, err

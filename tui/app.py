@@ -6,33 +6,31 @@ in workers; results come back as messages; worker failures become notifications 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.pretty import Pretty
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.lazy import Lazy
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, RichLog, Static, TabbedContent, TabPane
+from textual.widgets import Footer, RichLog, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from backend import paths
-from backend.commands.parsing import parse_line
-from backend.commands.registry import Command, lookup
-from backend.config import Settings, load_settings
 from backend.errors import CorralError
-from backend.models import Task, TaskState, utcnow
 from tui import timing
-from tui.calls import OutputSink, build_line, confirm_text
+from tui.calls import OutputSink, available, build_line, confirm_text
 from tui.completion import Sources
 from tui.live import ENGINE_DOWN_RECHECK, ENGINE_OK_RECHECK, EVENT_POLL, Live
 from tui.messages import CommandDone, EngineChecked, LogBatch, SamplesArrived, TasksLoaded
@@ -46,7 +44,13 @@ from tui.widgets.log_pane import LogPane
 from tui.widgets.resources import ResourcePane
 from tui.widgets.task_table import TaskTable
 
-if TYPE_CHECKING:  # the service pulls in the Docker SDK: imported after the first frame
+# Before the first frame only Textual, the config and the widgets load. The command registry,
+# the models, the store and the Docker SDK load right after it, in a thread (see _open);
+# tests/test_tui_startup.py keeps it that way.
+if TYPE_CHECKING:
+    from backend.commands.registry import Command
+    from backend.config import Settings
+    from backend.models import Task
     from backend.service import TaskService
 
 # Commands whose effect shows in the table: a notification is enough. Others print to Output.
@@ -90,11 +94,15 @@ class CorralApp(Selection, Live, App[int]):
         home: Path | None = None,
         repo: str | None = None,
         settings: Settings | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        early: dict[str, Any] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         engine_probe: Callable[[], bool] | None = None,
         sample_stats: bool = True,
     ) -> None:
-        self.settings = settings or load_settings()
+        # Without `settings`, the app starts from `early` (the unvalidated [tui] table, read
+        # without pydantic) and validates the whole config in a thread after its first frame.
+        self.settings = settings
+        tui = settings.tui.model_dump() if settings else dict(early or {})
         super().__init__()
         self.home = home or paths.data_dir()
         self.cwd = Path(repo).expanduser().resolve() if repo else Path.cwd()
@@ -106,14 +114,20 @@ class CorralApp(Selection, Live, App[int]):
         self.engine_ok: bool | None = None
         self.selected_id: str | None = None
         self.sources = Sources(
-            presets=sorted(self.settings.agents.presets), checkpoints=self.checkpoint_numbers
+            presets=sorted(settings.agents.presets) if settings else [],
+            checkpoints=self.checkpoint_numbers,
         )
         self.checkpoint_cache: dict[str, list[str]] = {}
         self.running: dict[str, OutputSink] = {}
         self.timings: dict[str, float] = {}
+        self.log_lines_read: dict[str, int] = {}  # by task id, for CORRAL_TUI_REPORT
+        self.log_pane_stats: dict[str, Any] = {}
         self._polling = False
         self._select_timer: Timer | None = None
-        self.set_keymap(dict(self.settings.tui.keys))
+        self._theme_name = str(tui.get("theme") or DARK)
+        keys = tui.get("keys")
+        if isinstance(keys, dict):
+            self.set_keymap({k: v for k, v in keys.items() if isinstance(v, str)})
 
     def run_worker(
         self,
@@ -138,14 +152,16 @@ class CorralApp(Selection, Live, App[int]):
             with TabbedContent(initial="logs", id="tabs"):
                 with TabPane("Logs", id="logs"):
                     yield LogPane(id="log-pane")
+                # Hidden tabs mount right after the first frame (Lazy): fewer widgets to
+                # style and lay out before Corral first shows.
                 with TabPane("Checkpoints", id="checkpoints"):
-                    yield CheckpointPane(id="ckpt-pane")
+                    yield Lazy(CheckpointPane(id="ckpt-pane"))
                 with TabPane("Resources", id="resources"):
-                    yield ResourcePane(id="res-pane")
+                    yield Lazy(ResourcePane(id="res-pane"))
                 with TabPane("History", id="history"):
-                    yield HistoryPane(id="history-pane")
+                    yield Lazy(HistoryPane(id="history-pane"))
                 with TabPane("Output", id="output"):
-                    yield RichLog(id="output-log", max_lines=5000, wrap=True, markup=False)
+                    yield Lazy(RichLog(id="output-log", max_lines=5000, wrap=True, markup=False))
         yield CommandBar(self.sources, id="bar")
         yield Static("", id="status")
         yield Footer()
@@ -159,27 +175,37 @@ class CorralApp(Selection, Live, App[int]):
         return self.query_one("#output-log", RichLog)
 
     def on_mount(self) -> None:
-        theme = self.settings.tui.theme
+        theme = self._theme_name
         self.theme = theme if theme in self.available_themes else DARK
         if theme not in self.available_themes:
             self.notify(f"unknown theme {theme!r} in config; using {DARK}", severity="warning")
+        self._log_pane, self._table = self.query_one(LogPane), self.table
         self.table.focus()
         self.update_status()
-        mode = timing.exit_after()
-        if mode == "first-frame":
-            self.call_after_refresh(self._report_first_frame, True)
-        elif mode == "load":
-            self.call_after_refresh(self._report_first_frame, False)
-        self.run_worker(self._open(), group="open", name="open the store")
-        self.set_timer(0.05, self.check_engine)
+        # The store and the Docker SDK load after the first frame, their imports in a thread:
+        # the screen shows at once and keeps taking keys while they load.
+        self.call_after_refresh(self.run_worker, self._open, group="open", name="open the store")
         self.set_interval(EVENT_POLL, self.poll_events)
         self.set_interval(60, self._tick_ages)
 
     async def on_unmount(self) -> None:
+        pane = self._log_pane  # the widgets are already unmounted: no query here
+        task = self._table.tasks.get(pane.task_id or "")
+        self.log_pane_stats = {
+            "selected": task.name if task else None,
+            "log_lines_read": self.log_lines_read.get(pane.task_id or "", 0),
+            "log_lines_shown": pane.shown_total,
+        }
         # aiosqlite's connection thread is not a daemon: an open store keeps the process alive.
         if self.service is not None:
             await self.service.close()
             self.service = None
+
+    def on_ready(self) -> None:
+        # Textual posts Ready right after it wrote the first complete screen to the terminal.
+        mode = timing.exit_after()
+        if mode is not None:
+            self._report_first_frame(mode == "first-frame")
 
     def _report_first_frame(self, leave: bool) -> None:
         self.timings["first_frame_ms"] = timing.since_start_ms()
@@ -190,6 +216,18 @@ class CorralApp(Selection, Live, App[int]):
             self.exit(0)
 
     async def _open(self) -> None:
+        if self.settings is None:
+            try:
+                self.settings = await asyncio.to_thread(_validated_settings)
+            except CorralError as exc:
+                self.exit(exc.exit_code, message=f"corral: error: {exc}")
+                return
+            self.sources.presets = sorted(self.settings.agents.presets)
+            self.set_keymap(dict(self.settings.tui.keys))
+        # One thread imports the backend (Docker SDK, git, models); the engine check waits for
+        # it: two threads importing the docker package at once saw it half-initialised.
+        await asyncio.to_thread(importlib.import_module, "backend.service")
+        self.check_engine()
         from backend.service import TaskService
 
         self.service = await TaskService.open(self.home, self.settings)
@@ -202,8 +240,7 @@ class CorralApp(Selection, Live, App[int]):
             start_at_startup(self.service)
 
     def _tick_ages(self) -> None:
-        if self.table.row_count <= 2000:  # beyond that, ages refresh with each change
-            self.table.refresh_ages(self.clock())
+        self.table.refresh_ages(self.clock())
 
     # -- messages from workers ------------------------------------------------------------------
 
@@ -223,13 +260,7 @@ class CorralApp(Selection, Live, App[int]):
         # tasks_loaded_ms (kept for bench/): the list is on screen and takes keys.
         self.timings["tasks_loaded_ms"] = self.timings["tasks_usable_ms"] = timing.since_start_ms()
         self.timings["tasks"] = float(count)
-
-    def on_task_table_filled(self, _msg: TaskTable.Filled) -> None:
-        self.sources.tasks = sorted(self.table.tasks_by_name())
-        self.update_status()
-        if timing.exit_after() == "load":
-            self.timings["tasks_all_rows_ms"] = timing.since_start_ms()
-            self.exit(0)
+        self.exit(0)
 
     def on_engine_checked(self, msg: EngineChecked) -> None:
         was = self.engine_ok
@@ -320,6 +351,8 @@ class CorralApp(Selection, Live, App[int]):
         if body in ("quit", "q", "exit"):
             self.exit(0)
             return
+        from backend.commands.parsing import parse_line
+
         try:
             cmd, args = parse_line(body)
         except CorralError as exc:
@@ -371,8 +404,13 @@ class CorralApp(Selection, Live, App[int]):
             self.update_status()
 
     def on_command_done(self, msg: CommandDone) -> None:
+        from backend.commands.registry import lookup
+        from backend.models import Task
+
         cmd = lookup(msg.name)
         if cmd is not None and msg.result is not None:
+            from rich.pretty import Pretty  # only for output without a renderer: imported late
+
             body = cmd.render(msg.result) if cmd.render else Pretty(msg.result)
             self.output.write(body)
         if msg.name not in ACTIONS:
@@ -395,7 +433,7 @@ class CorralApp(Selection, Live, App[int]):
         if task is None:
             self.notify("no task selected; create one with /create-task NAME", severity="warning")
             return None
-        if lookup(name) is None:
+        if not available(name):
             self.notify(f"{name} is not available in this Corral", severity="warning")
             return None
         return build_line(name, task.name, *numbers)
@@ -435,13 +473,11 @@ class CorralApp(Selection, Live, App[int]):
                         name="attach")  # fmt: skip
 
     async def _prepare_takeover(self, task: Task) -> None:
-        import asyncio
-
         from backend import agents
 
         assert self.service is not None
         cid, user = task.container_id, task.spec.user
-        if task.state != TaskState.RUNNING or not cid:
+        if task.state != "running" or not cid:
             self.notify(f"{task.name} is {task.state.value}; resume-task it first",
                         severity="warning")  # fmt: skip
             return
@@ -488,8 +524,8 @@ class CorralApp(Selection, Live, App[int]):
     def _tab_changed(self, _event: TabbedContent.TabActivated) -> None:
         self.refresh_tab()
 
-    @on(DataTable.RowHighlighted, "#tasks")
-    def _row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+    @on(TaskTable.Highlighted)
+    def _row_highlighted(self, _event: TaskTable.Highlighted) -> None:
         if self._select_timer is not None:
             self._select_timer.stop()
         self._select_timer = self.set_timer(0.12, self.select_highlighted)
@@ -513,30 +549,52 @@ def known_binding_ids() -> set[str]:
     return found
 
 
+def _validated_settings() -> Settings:
+    from backend.config import load_settings  # pydantic: off the first frame's path
+
+    return load_settings()
+
+
 def run_app(repo: str | None = None) -> int:
+    import tomllib
+
+    from backend.config_sources import raw_settings
+
     try:
-        settings = load_settings()
-    except CorralError as exc:
-        print(f"corral: error: {exc}")
-        return exc.exit_code
-    unknown = set(settings.tui.keys) - known_binding_ids()
+        early = raw_settings().get("tui") or {}
+    except (tomllib.TOMLDecodeError, OSError) as exc:
+        print(
+            f"corral: error: config {paths.config_file()} is unreadable ({exc}); fix or remove it"
+        )
+        return 2
+    early = early if isinstance(early, dict) else {}
+    keys = early.get("keys") if isinstance(early.get("keys"), dict) else {}
+    unknown = set(keys) - known_binding_ids()
     if unknown:
         print(
             f"corral: warning: [tui.keys] names unknown binding ids: {', '.join(sorted(unknown))}"
         )
-    app = CorralApp(repo=repo, settings=settings)
+    app = CorralApp(repo=repo, early=early)
     code = int(app.run() or 0)
     if app.timings:
         print(" ".join(f"{k}={v:.1f}" for k, v in app.timings.items()))
+    if path := timing.report_path():
+        _write_report(app, path)
     _finish(app, code)
     return code
+
+
+def _write_report(app: CorralApp, path: str) -> None:
+    import json
+
+    pane = app.log_pane_stats
+    Path(path).write_text(json.dumps({"timings": app.timings, **pane}))
 
 
 def _finish(app: CorralApp, code: int) -> None:
     """Close what the app left open. A quit that lands while the store is still opening can
     leave aiosqlite's (non-daemon) thread behind, which would keep the process alive; every
     write was already committed, so after a short grace the process simply ends."""
-    import asyncio
     import threading
 
     if app.service is not None:

@@ -8,13 +8,12 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from backend.commands.parsing import parse_line
-from backend.commands.registry import Command, arg_extra, lookup
-from backend.models import LogLine
-from backend.tasklog import strip_ansi
-
-if TYPE_CHECKING:  # both import the Docker SDK; the TUI loads them after its first frame
+# The registry and models are imported where used: the TUI draws its first frame first.
+if TYPE_CHECKING:
     from backend.commands.context import Context
+    from backend.commands.registry import (
+        Command,  # both import the Docker SDK; the TUI loads them after its first frame
+    )
     from backend.service import TaskService
 
 # Commands that destroy or rewind work ask first, wherever they are started from.
@@ -26,11 +25,15 @@ CONFIRM = {
 
 
 def available(name: str) -> bool:
+    from backend.commands.registry import lookup
+
     return lookup(name) is not None
 
 
 def build_line(name: str, task: str, *checkpoints: str) -> str:
     """`name TASK [N [M]]`, filling the command's positional fields by what they complete to."""
+    from backend.commands.registry import arg_extra, lookup
+
     cmd = lookup(name)
     if cmd is None:
         return name
@@ -47,6 +50,8 @@ def build_line(name: str, task: str, *checkpoints: str) -> str:
 
 
 def confirm_text(cmd: Command, args: Any) -> str | None:
+    from backend.commands.registry import arg_extra
+
     template = CONFIRM.get(cmd.name)
     if template is None:
         return None
@@ -61,6 +66,7 @@ def confirm_text(cmd: Command, args: Any) -> str | None:
 async def call(service: TaskService, line: str, cwd: Path | None = None) -> Any:
     """Run one registry command quietly and return its result (errors propagate)."""
     from backend.commands.context import Context
+    from backend.commands.parsing import parse_line
 
     cmd, args = parse_line(line)
     return await cmd.handler(Context(service=service, cwd=cwd or Path.cwd()), args)
@@ -77,6 +83,8 @@ class OutputSink:
         self.progress: str = ""
 
     def feed_bytes(self, chunk: bytes) -> None:
+        from backend.tasklog import strip_ansi
+
         text = strip_ansi(chunk.decode(errors="replace"))
         with self._lock:
             text = self._partial + text
@@ -84,6 +92,8 @@ class OutputSink:
             self._lines.extend(done)
 
     def feed_lines(self, lines: list[Any]) -> None:
+        from backend.models import LogLine
+
         out = [
             f"[{ln.source}] {ln.text}" if isinstance(ln, LogLine) and ln.source != "agent" else
             (ln.text if isinstance(ln, LogLine) else str(ln))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from backend.commands.registry import Command, arg_extra, commands, lookup
-from backend.models import TaskState
+# The registry (every command module, pydantic models) is imported by the functions that use
+# it: the TUI builds its first frame before loading it.
+if TYPE_CHECKING:
+    from backend.commands.registry import Command
 
 LOCAL_COMMANDS = {"quit": "Leave Corral (sandboxes and agents keep running)."}
 
@@ -35,6 +38,8 @@ class Slot:
 
 
 def command_names() -> list[str]:
+    from backend.commands.registry import commands
+
     names = [c.name for c in commands()]
     return [*names, *LOCAL_COMMANDS]
 
@@ -48,6 +53,8 @@ def _words(line: str) -> tuple[list[str], str]:
 
 
 def slot(line: str) -> Slot:
+    from backend.commands.registry import arg_extra, lookup
+
     words, word = _words(line)
     head = line[: len(line) - len(word)]
     if not words:
@@ -72,6 +79,8 @@ def slot(line: str) -> Slot:
 
 
 def _is_remainder(cmd: Command, name: str) -> bool:
+    from backend.commands.registry import arg_extra
+
     return bool(arg_extra(cmd.args, name).get("remainder"))
 
 
@@ -91,6 +100,9 @@ def _positionals_given(cmd: Command, words: list[str]) -> int:
 
 
 def _values(cmd: Command, name: str, line: str, src: Sources) -> list[str]:
+    from backend.commands.registry import arg_extra
+    from backend.models import TaskState
+
     kind = arg_extra(cmd.args, name).get("complete", "none")
     if kind == "task":
         return src.tasks
@@ -108,6 +120,8 @@ def _values(cmd: Command, name: str, line: str, src: Sources) -> list[str]:
 
 
 def candidates(line: str, src: Sources) -> list[str]:
+    from backend.commands.registry import arg_extra
+
     lead = "/" if line.startswith("/") else ""
     body = line[len(lead) :]
     s = slot(body)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from backend.commands import render
-from backend.models import Sample, Task, TaskState
+from backend.state_style import STATE_STYLE
 from backend.units import human_size
 
-# One palette of state colours for the CLI tables and the TUI.
-STATE_STYLE = render.STATE_STYLE
+if TYPE_CHECKING:  # the models load after the first frame (see tui/app.py)
+    from backend.models import Sample, Task
 
-HIDDEN_STATES = {TaskState.DELETED, TaskState.CLEANED}
+__all__ = ["HIDDEN_STATES", "STATE_STYLE", "row_cells"]
+
+HIDDEN_STATES = frozenset({"deleted", "cleaned"})  # TaskState values
 
 
 def age(created: datetime, now: datetime) -> str:
@@ -33,7 +35,7 @@ def memory(sample: Sample | None) -> str:
 
 
 def row_cells(task: Task, now: datetime, sample: Sample | None, checkpoints: int) -> list[str]:
-    live = task.state == TaskState.RUNNING
+    live = task.state == "running"
     return [
         task.name,
         task.state.value,

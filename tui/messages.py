@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from backend.models import LogLine, Sample, Task
+if TYPE_CHECKING:
+    from backend.models import LogLine, Sample, Task
 
 
 class TasksLoaded(Message):

@@ -9,8 +9,6 @@ from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from backend.commands.registry import commands
-
 if TYPE_CHECKING:
     from tui.app import CorralApp
 
@@ -24,12 +22,16 @@ class RegistryCommands(Provider):
         cast("CorralApp", self.app).prefill_command(name)
 
     async def discover(self) -> Hits:
+        from backend.commands.registry import commands
+
         for cmd in commands():
             yield DiscoveryHit(
                 _title(cmd.group, cmd.name), partial(self._prefill, cmd.name), help=cmd.summary
             )
 
     async def search(self, query: str) -> Hits:
+        from backend.commands.registry import commands
+
         matcher = self.matcher(query)
         for cmd in commands():
             title = _title(cmd.group, cmd.name)

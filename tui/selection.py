@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich.syntax import Syntax
 from rich.text import Text
 from textual.widgets import TabbedContent
 
-from backend.models import Task, TaskState
 from tui.calls import available, build_line, call
 from tui.widgets.checkpoints import CheckpointPane, number_of
 from tui.widgets.history import HistoryPane
@@ -17,6 +15,7 @@ from tui.widgets.log_pane import LogPane
 from tui.widgets.resources import ResourcePane
 
 if TYPE_CHECKING:
+    from backend.models import Task
     from tui.app import CorralApp
 
 NO_CHECKPOINTS = "checkpoints not available (this Corral has no checkpoint commands)"
@@ -53,7 +52,7 @@ class Selection:
         if task.id != self.selected_id:
             return
         self.query_one(ResourcePane).show_task(task, history)
-        if task.state == TaskState.RUNNING and self.stats_enabled and self.engine_ok is not False:
+        if task.state == "running" and self.stats_enabled and self.engine_ok is not False:
             self.sample_stats(task)
         else:
             self.workers.cancel_group(self, "stats")
@@ -128,6 +127,8 @@ def render_diff(result: Any, line: str) -> Any:
     if isinstance(result, str):
         text = result
     if isinstance(text, str):
+        from rich.syntax import Syntax  # pygments: imported on the first diff, not at start-up
+
         return Syntax(text or "(no changes)", "diff", word_wrap=True, theme="ansi_dark")
     if cmd.render is not None:
         return cmd.render(result)

@@ -1,5 +1,6 @@
-"""Start-up timing, for the benchmark: CORRAL_TUI_EXIT_AFTER_FIRST_FRAME=1 prints the time to
-the first frame and exits; CORRAL_TUI_EXIT_AFTER_LOAD=1 waits for the task list too."""
+"""Hooks for the benchmark: CORRAL_TUI_EXIT_AFTER_FIRST_FRAME=1 prints the time to the first
+frame and exits; CORRAL_TUI_EXIT_AFTER_LOAD=1 waits for the task list too; CORRAL_TUI_REPORT=FILE
+writes, on exit, how many log lines the log pane received (to prove none was lost)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ def process_age_ms() -> float | None:
 
 def since_start_ms() -> float:
     return (time.perf_counter() - STARTED) * 1000
+
+
+def report_path() -> str | None:
+    """CORRAL_TUI_REPORT=FILE: on exit the app writes what it saw there as JSON (for bench/)."""
+    return os.environ.get("CORRAL_TUI_REPORT") or None
 
 
 def exit_after() -> str | None:

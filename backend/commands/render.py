@@ -19,17 +19,8 @@ from backend.models import (
     TaskStatsSummary,
     TaskStatus,
 )
+from backend.state_style import STATE_STYLE
 from backend.units import human_age, human_size
-
-STATE_STYLE = {
-    TaskState.RUNNING: "green",
-    TaskState.CREATING: "yellow",
-    TaskState.STOPPED: "dim",
-    TaskState.COMPLETED: "cyan",
-    TaskState.FAILED: "red",
-    TaskState.CLEANED: "dim",
-    TaskState.DELETED: "dim strike",
-}
 
 
 def state_text(state: TaskState) -> Text:

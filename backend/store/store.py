@@ -95,6 +95,19 @@ class Store:
         # coroutine's ROLLBACK undoing another's writes).
         self._write_lock = asyncio.Lock()
 
+    def file_signature(self) -> tuple[int, ...]:
+        """Size and mtime of the database and its WAL: any commit, by any process, changes
+        them. Lets a watcher skip a query (and a thread hop) when nothing was written."""
+        sig: list[int] = []
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                st = path.stat()
+            except OSError:
+                sig += [-1, -1]
+                continue
+            sig += [st.st_size, st.st_mtime_ns]
+        return tuple(sig)
+
     # -- opening ---------------------------------------------------------------------------
 
     @classmethod

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import BaseModel
 from rich.console import RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
@@ -30,7 +29,7 @@ def number_of(item: Any) -> str:
 
 def _columns(items: Sequence[Any]) -> list[str]:
     first = items[0]
-    data = first.model_dump() if isinstance(first, BaseModel) else dict(first)
+    data = first.model_dump() if hasattr(first, "model_dump") else dict(first)
     cols = [c for c in PREFERRED if c in data]
     return cols or [k for k, v in data.items() if isinstance(v, str | int | float)][:5]
 
@@ -90,7 +89,7 @@ class CheckpointPane(Vertical):
         for c in cols:
             table.add_column(c.upper().replace("_", " "), key=c)
         for item in items:
-            data = item.model_dump() if isinstance(item, BaseModel) else dict(item)
+            data = item.model_dump() if hasattr(item, "model_dump") else dict(item)
             table.add_row(*(_cell(data.get(c, "")) for c in cols), key=number_of(item))
         table.move_cursor(row=len(items) - 1)
         mark = f" · marked {self.marked}" if self.marked else ""

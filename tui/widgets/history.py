@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from backend.commands import render
-from backend.models import Decision, Event, Execution
+if TYPE_CHECKING:
+    from backend.models import Decision, Event, Execution
 
 
 class HistoryPane(VerticalScroll):
@@ -22,6 +24,8 @@ class HistoryPane(VerticalScroll):
     def show(
         self, events: list[Event], executions: list[Execution], decisions: list[Decision]
     ) -> None:
+        from backend.commands import render  # rich tables: loaded when history is shown
+
         body = Group(
             Text("Events", style="bold underline"),
             render.events_table(events[-200:]),

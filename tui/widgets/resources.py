@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label
 
-from backend.models import Sample, Task, TaskState
 from backend.units import human_size
 from tui.widgets.chart import Chart
+
+if TYPE_CHECKING:
+    from backend.models import Sample, Task
 
 WINDOW = 300  # samples (about 1 per second): five minutes
 
@@ -27,6 +30,7 @@ class ResourcePane(Vertical):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.samples: deque[Sample] = deque(maxlen=WINDOW)
         self.task_ref: Task | None = None
+        self._stale = True
 
     def compose(self) -> ComposeResult:
         yield Label("no task selected", id="res-note")
@@ -46,7 +50,7 @@ class ResourcePane(Vertical):
         task = self.task_ref
         if task is None:
             text = "no task selected"
-        elif task.state != TaskState.RUNNING:
+        elif task.state != "running":
             text = (
                 f"{task.name} is {task.state.value}: sampled only while running (last minutes kept)"
             )
@@ -58,7 +62,15 @@ class ResourcePane(Vertical):
         self.samples.extend(batch)
         self._draw()
 
+    def on_show(self) -> None:
+        if self._stale:
+            self._draw()
+
     def _draw(self) -> None:
+        # Drawing a hidden tab would still cost a screen layout per sample: wait to be shown.
+        self._stale = not self.is_on_screen
+        if self._stale:
+            return
         task = self.task_ref
         cpus = task.spec.cpus if task else 0.0
         mem_limit = float(task.spec.memory_bytes) if task else 0.0
@@ -70,10 +82,12 @@ class ResourcePane(Vertical):
         cpu_now = f"{last.cpu_percent:.1f}%" if last else "-"
         mem_now = human_size(last.memory_bytes) if last else "-"
         self.query_one("#cpu-label", Label).update(
-            f"CPU {cpu_now}   peak {max(cpu, default=0):.1f}%   limit ┄ {cpus:g} cores ({cpus * 100:.0f}%)"
+            f"CPU {cpu_now}   peak {max(cpu, default=0):.1f}%   limit ┄ {cpus:g} cores ({cpus * 100:.0f}%)",
+            layout=False,
         )
         self.query_one("#mem-label", Label).update(
-            f"memory {mem_now}   peak {human_size(max(mem, default=0))}   limit ┄ {human_size(mem_limit)}"
+            f"memory {mem_now}   peak {human_size(max(mem, default=0))}   limit ┄ {human_size(mem_limit)}",
+            layout=False,
         )
         cpu_chart = self.query_one("#cpu-chart", Chart)
         cpu_chart.limit = cpus * 100
