@@ -17,6 +17,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Model(BaseModel):
+    """Every model here builds its validator on first use, not at import: importing the
+    models then costs a few ms instead of 60, and a process only builds what it uses (the
+    TUI's first page of tasks, a CLI call's one command)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 class TaskState(StrEnum):
     CREATING = "creating"
     RUNNING = "running"
@@ -35,10 +43,10 @@ class AgentState(StrEnum):
     DETACHED = "detached"
 
 
-class TaskSpec(BaseModel):
+class TaskSpec(Model):
     """What a sandbox is made from. Env *values* are not here: they may be secrets (see paths)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     image: str
     cpus: float
@@ -53,7 +61,7 @@ class TaskSpec(BaseModel):
     uid: int | None = None
 
 
-class Task(BaseModel):
+class Task(Model):
     id: str
     name: str
     slug: str
@@ -74,7 +82,7 @@ class Task(BaseModel):
     updated_at: datetime
 
 
-class Event(BaseModel):
+class Event(Model):
     id: int
     task_id: str | None
     kind: str
@@ -82,7 +90,7 @@ class Event(BaseModel):
     created_at: datetime
 
 
-class Execution(BaseModel):
+class Execution(Model):
     id: int
     task_id: str
     command: str
@@ -93,14 +101,14 @@ class Execution(BaseModel):
     created_at: datetime
 
 
-class Decision(BaseModel):
+class Decision(Model):
     id: int
     task_id: str
     text: str
     created_at: datetime
 
 
-class Sample(BaseModel):
+class Sample(Model):
     """One resource reading of a sandbox."""
 
     task_id: str
@@ -111,7 +119,7 @@ class Sample(BaseModel):
     taken_at: datetime = Field(default_factory=utcnow)
 
 
-class ExecResult(BaseModel):
+class ExecResult(Model):
     task_id: str
     command: str
     exit_code: int | None
@@ -121,25 +129,25 @@ class ExecResult(BaseModel):
     duration_ms: int
 
 
-class LogLine(BaseModel):
+class LogLine(Model):
     time: datetime
     source: str  # "agent", "exec", "corral"
     text: str
 
 
-class Orphan(BaseModel):
+class Orphan(Model):
     kind: str  # "container" | "workspace" | "image"
     ref: str
     detail: str = ""
 
 
-class ReconcileReport(BaseModel):
+class ReconcileReport(Model):
     orphans: list[Orphan] = Field(default_factory=list)
     vanished: list[str] = Field(default_factory=list)  # task names whose container is gone
     removed: list[Orphan] = Field(default_factory=list)
 
 
-class TaskStatus(BaseModel):
+class TaskStatus(Model):
     task: Task
     container_status: str | None  # Docker's word, None when the container is gone
     agent_running: bool
@@ -149,7 +157,7 @@ class TaskStatus(BaseModel):
     recent_events: list[Event]
 
 
-class TaskStatRow(BaseModel):
+class TaskStatRow(Model):
     id: str
     name: str
     state: TaskState
@@ -160,12 +168,12 @@ class TaskStatRow(BaseModel):
     memory_peak_bytes: int | None
 
 
-class TaskStatsSummary(BaseModel):
+class TaskStatsSummary(Model):
     by_state: dict[str, int]
     tasks: list[TaskStatRow]
 
 
-class MergeResult(BaseModel):
+class MergeResult(Model):
     merged: bool
     into: str | None = None
     commit: str | None = None

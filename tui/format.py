@@ -38,8 +38,8 @@ def row_cells(task: Task, now: datetime, sample: Sample | None, checkpoints: int
     live = task.state == "running"
     return [
         task.name,
-        task.state.value,
-        task.agent_state.value,
+        str(task.state),  # a TaskState (a StrEnum) or, in a preview row, its value
+        str(task.agent_state),
         task.branch,
         age(task.created_at, now),
         cpu(sample if live else None),

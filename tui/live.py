@@ -13,18 +13,21 @@ from textual import work
 
 from backend.errors import NotFoundError
 from backend.filewatch import DirWatch
-from tui.messages import EngineChecked, LogBatch, SamplesArrived, TasksLoaded
+from tui.messages import EngineChecked, LogBatch, SamplesArrived, TasksAppended, TasksLoaded
 from tui.widgets.log_pane import KEEP_LINES
 
 if TYPE_CHECKING:
     from backend.models import Sample, Task
     from backend.service import TaskService
+    from backend.store import Store
     from tui.app import CorralApp
 
 EVENT_POLL = 0.5  # seconds: changes by other processes show within a second
 ENGINE_OK_RECHECK = 15.0
 ENGINE_DOWN_RECHECK = 3.0
-BULK = 2000  # more events than this in one poll: reload the whole list instead
+BULK = 2000
+FIRST_PAGE = 200  # more rows than any screen shows
+PAGE = 1000  # more events than this in one poll: reload the whole list instead
 
 
 class Live:
@@ -39,19 +42,28 @@ class Live:
 
     # -- tasks ------------------------------------------------------------------------------
 
-    async def load_tasks(self: CorralApp) -> None:  # type: ignore[misc]
-        svc = self.service
-        assert svc is not None
-        last = await svc.store.last_event_id()
-        tasks = await svc.list_tasks()
-        counts = await svc.store.checkpoint_counts()
-        samples: dict[str, Sample] = {}
-        running = [t for t in tasks if t.state == "running"][:100]
-        for t in running:
-            got = await svc.store.list_samples(t.id, limit=1)
-            if got:
-                samples[t.id] = got[-1]
-        self.post_message(TasksLoaded(tasks, counts, samples, last))
+    async def load_tasks(self: CorralApp, store: Store | None = None) -> None:  # type: ignore[misc]
+        """Every live task. Resource columns fill in as tasks are sampled (a stored sample
+        would show an old CPU figure as if it were current)."""
+        if store is None:
+            assert self.service is not None
+            store = self.service.store
+        last = await store.last_event_id()
+        counts = await store.checkpoint_counts()
+        # A first screenful at once, then the rest in pages: with 10k tasks the list takes keys
+        # after one small query, and no page holds the event loop for long.
+        page = await store.live_tasks_page(None, FIRST_PAGE)
+        self.post_message(TasksLoaded(page, counts, last, complete=len(page) < FIRST_PAGE))
+        if len(page) == FIRST_PAGE:
+            self.run_worker(self._load_rest(store, page[-1]), group="load-rest", exclusive=True)
+
+    async def _load_rest(self: CorralApp, store: Store, after: Task) -> None:  # type: ignore[misc]
+        while True:
+            page = await store.live_tasks_page(after, PAGE)
+            self.post_message(TasksAppended(page, complete=len(page) < PAGE))
+            if len(page) < PAGE:
+                return
+            after = page[-1]
 
     async def poll_events(self: CorralApp) -> None:  # type: ignore[misc]
         svc = self.service

@@ -11,13 +11,24 @@ if TYPE_CHECKING:
 
 
 class TasksLoaded(Message):
+    """The first page of the task list (replaces the table); `complete` when it is all."""
+
     def __init__(self, tasks: list[Task], checkpoints: dict[str, int],
-                 samples: dict[str, Sample], last_event: int) -> None:  # fmt: skip
+                 last_event: int, complete: bool) -> None:  # fmt: skip
         super().__init__()
         self.tasks = tasks
         self.checkpoints = checkpoints
-        self.samples = samples
         self.last_event = last_event
+        self.complete = complete
+
+
+class TasksAppended(Message):
+    """A further page of the task list."""
+
+    def __init__(self, tasks: list[Task], complete: bool) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.complete = complete
 
 
 class EngineChecked(Message):

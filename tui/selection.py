@@ -31,9 +31,14 @@ class Selection:
             return
         if tid == self.selected_id and tid is not None:
             return  # same task still highlighted: keep the streams running
-        self.selected_id = tid
         task = self.table.tasks.get(tid or "")
         logs = self.query_one(LogPane)
+        if task is not None and self.service is None:
+            # The list is up before the backend: not recorded as selected, so selecting again
+            # once the service exists starts the log and the samples.
+            logs.reset(None, f"loading the log of {task.name}…")
+            return
+        self.selected_id = tid
         if task is None or self.service is None:
             logs.reset(None, "no task selected — create one with /create-task NAME")
             self.workers.cancel_group(self, "logs")
@@ -51,6 +56,9 @@ class Selection:
         history = await self.service.store.list_samples(task.id, limit=300)
         if task.id != self.selected_id:
             return
+        if history and task.state == "running":  # the latest known sample, until a live one
+            self.table.samples.setdefault(task.id, history[-1])
+            self.table.refresh_task(task.id, self.clock())
         self.query_one(ResourcePane).show_task(task, history)
         if task.state == "running" and self.stats_enabled and self.engine_ok is not False:
             self.sample_stats(task)

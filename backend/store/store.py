@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from backend import task_preview
 from backend.errors import ConflictError, NotFoundError, StoreError, UsageError
 from backend.models import (
     AgentState,
@@ -119,9 +120,11 @@ class Store:
             raise StoreError(f"cannot open the store at {path} ({exc}); check the path") from exc
         store = cls(conn, path)
         try:
-            await conn.execute("PRAGMA busy_timeout = 30000")
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = NORMAL")
+            # One round trip to the connection's thread, not three: the TUI opens the store
+            # while it draws, and each hop waits for the event loop's turn.
+            await conn.executescript(
+                "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+            )
             await store._migrate()
         except BaseException:
             await conn.close()
@@ -247,6 +250,18 @@ class Store:
         sql += " ORDER BY created_at"
         if limit:
             sql += f" LIMIT {int(limit)}"
+        return [task_from_row(r) for r in await self._fetchall(sql, params)]
+
+    async def live_tasks_page(self, after: Task | None, limit: int) -> list[Task]:
+        """Tasks not deleted or cleaned, oldest first, `limit` of them after `after` (keyset
+        paging: each page costs the same however deep it is). The TUI shows the first page
+        of a 10k-task store at once and appends the rest."""
+        sql = f"SELECT {TASK_COLUMNS} FROM tasks WHERE {task_preview.LIVE}"
+        params: list[Any] = []
+        if after is not None:
+            sql += " AND (created_at, id) > (?, ?)"
+            params += [_ts(after.created_at), after.id]
+        sql += f" {task_preview.ORDER} LIMIT {int(limit)}"
         return [task_from_row(r) for r in await self._fetchall(sql, params)]
 
     async def taken_slugs(self, repo: str) -> set[str]:
