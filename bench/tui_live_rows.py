@@ -50,6 +50,7 @@ from bench.pty_run import _ANSI
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_CMD = "while true; do echo tick; sleep 1; done"
+QUIET_CMD = "sleep 86400"  # an agent thinking: running, printing nothing
 IDLE_TARGET = "< 1 % of a core (20 running sandboxes)"
 KEY_TARGET = "p95 <= 50 ms, no line lost"
 KEYS = [chr(c) for c in range(ord("А"), ord("Я") + 1)]  # Cyrillic: never in the log or chrome
@@ -209,11 +210,16 @@ async def _create(
     return tasks
 
 
-async def _idle_rows(env: BenchEnv, plan: Plan, repo: Path, image: str) -> list[Row]:
+async def _idle_rows(
+    env: BenchEnv, plan: Plan, repo: Path, image: str, quiet: bool = False
+) -> list[Row]:
+    """Agents printing a line a second (the TUI follows the selected one), or, with `quiet`,
+    agents that print nothing (compared with `docker stats` only)."""
     svc = env.service()
     img = TINY_IMAGE if image_present(TINY_IMAGE) else image
     n, window, settle = plan.tui_idle_sandboxes, plan.tui_idle_window, plan.tui_idle_settle
-    tasks = await _create(env, repo, img, "idle", n, TICK_CMD)
+    tasks = await _create(env, repo, img, "quiet" if quiet else "idle", n,
+                          QUIET_CMD if quiet else TICK_CMD)  # fmt: skip
     ids = [t.container_id or "" for t in tasks]
     killed: list[str] = []
     try:
@@ -238,7 +244,7 @@ async def _idle_rows(env: BenchEnv, plan: Plan, repo: Path, image: str) -> list[
             return await asyncio.to_thread(measured, argv, ROOT, b"q", None)
 
         ours, stats = await alternate(plan.tui_idle_windows, corral, docker_stats)
-        ours2, bare = await alternate(plan.tui_idle_windows, corral, floor)
+        ours2, bare = ([], []) if quiet else await alternate(plan.tui_idle_windows, corral, floor)
     finally:
         await asyncio.gather(*(discard(svc, t.id) for t in tasks))
 
@@ -248,17 +254,24 @@ async def _idle_rows(env: BenchEnv, plan: Plan, repo: Path, image: str) -> list[
         return True if n >= 20 else None
 
     how = (f"{settle:.0f} s after start, {window:.0f} s windows, CPU from /proc/<pid>/stat "
-           f"(ticks of {1000 / CLK_TCK:.0f} ms); agents print 1 line/s; Corral: all "
+           f"(ticks of {1000 / CLK_TCK:.0f} ms); "
+           f"{'agents print nothing' if quiet else 'agents print 1 line/s'}; Corral: all "
            f"{len(ours) + len(ours2)} windows (alternated with both baselines)")  # fmt: skip
     if killed:
         how += f"; {len(killed)} run(s) did not exit within 5 s of their stop ({killed[0]})"
-    return [
-        Row("tui-live", f"idle CPU, {n} running sandboxes",
+    what = (
+        f"idle CPU, {n} running sandboxes, {'quiet agents' if quiet else 'agents print 1 line/s'}"
+    )
+    stats_row = Row("tui-live", what,
             "`docker stats C1..CN` in the same pty (one process)", unit="%core",
             corral=ours + ours2, base=stats, target=IDLE_TARGET, check=judged,
             note=f"`corral` TUI in a 120x40 pty, first task selected (log + samples); {how}; "
-            "the engine's CPU is on neither side"),
-        Row("tui-live", f"idle CPU, {n} running sandboxes",
+            "the engine's CPU is on neither side")  # fmt: skip
+    if quiet:
+        return [stats_row]
+    return [
+        stats_row,
+        Row("tui-live", what,
             "bare Textual app idle (DataTable + Footer)", unit="%core",
             corral=ours + ours2, base=bare, target=IDLE_TARGET, check=judged,
             note="the floor: what any Textual app costs doing nothing"),
@@ -448,6 +461,7 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
     except ImportError as exc:
         return [Row("tui-live", "idle CPU", "-", unavailable=f"the TUI does not import: {exc}")]
     repo = make_repo(env.root / "tui-live-repo", 5)
-    rows = await _idle_rows(env, plan, repo, image)
+    rows = await _idle_rows(env, plan, repo, image, quiet=True)
+    rows += await _idle_rows(env, plan, repo, image)
     rows.append(await _key_row(env, plan, repo, image))
     return rows

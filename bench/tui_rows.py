@@ -31,13 +31,20 @@ async def _store(home: Path, tasks: int) -> None:
 
 
 def _value(t: dict[str, float], key: str, text: str) -> float:
-    """A timing since process start; "list" = when the task list was filled."""
+    """A timing since process start. "list": the task list is on screen and takes keys
+    (Corral: its first page; the floor: every row); "all": every row is in the table."""
     if "first_frame_since_process_ms" not in t:
         raise RuntimeError(f"no timings printed: {text[-300:]!r}")
-    if key != "list":
+    if key not in ("list", "all"):
         return t[key]
     offset = t["first_frame_since_process_ms"] - t["first_frame_ms"]
-    return max(t["tasks_loaded_ms"], t["first_frame_ms"]) + offset
+    at = t.get("tasks_usable_ms", t["tasks_loaded_ms"]) if key == "list" else t["tasks_loaded_ms"]
+    if "tasks_usable_ms" in t:  # Corral (the floor prints no such key)
+        all_rows.append(t["tasks_loaded_ms"] + offset)
+    return max(at, t["first_frame_ms"]) + offset
+
+
+all_rows: list[float] = []  # every row in the table, per Corral run (for the row's note)
 
 
 async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
@@ -91,13 +98,17 @@ async def run(env: BenchEnv, plan: Plan, image: str) -> list[Row]:
         floor_app(plan.tui_tasks, "list"),
     )
     empty_p50 = rows[0].p50
-    rows.append(Row("tui", f"task list filled, {k} tasks",
+    corral_all = sorted(all_rows)[len(all_rows) // 2] if all_rows else float("nan")
+    rows.append(Row("tui", f"task list usable, {k} tasks",
                     f"bare Textual DataTable.add_rows of {k} rows", corral=a, base=b,
                     target="<= 150 ms after the empty store's first frame",
                     check=lambda r: r.p50 - empty_p50 <= 150,
-                    note="CORRAL_TUI_EXIT_AFTER_LOAD: process start to the task table filled "
-                    f"(store read included); {k} tasks - empty first frame = "
-                    f"{a and (sorted(a)[len(a) // 2] - empty_p50):.0f} ms"))  # fmt: skip
+                    note="CORRAL_TUI_EXIT_AFTER_LOAD: process start to the list on screen and "
+                    "taking keys (Corral's first frame already shows the first 200 rows, read "
+                    f"with plain sqlite3); {k} tasks - empty first frame = "
+                    f"{a and (sorted(a)[len(a) // 2] - empty_p50):.0f} ms; all {k} rows were in "
+                    f"the table {corral_all:.0f} ms after process start (pages of 1000 loaded "
+                    "behind the first frame)"))  # fmt: skip
     if hung:
         rows[0].note += (
             f"; in {len(hung)} of {3 * plan.tui} runs `corral` printed its timings but did not "

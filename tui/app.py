@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import os
 import subprocess
@@ -262,6 +263,9 @@ class CorralApp(Selection, Live, App[int]):
 
         self.service = TaskService(store, self.settings, self.home)
         self.timings["backend_ms"] = timing.since_start_ms()
+        # Everything loaded so far lives as long as the app: out of the cyclic collector's
+        # sight, a full collection (a pause while a log streams) has a fraction to scan.
+        gc.freeze()
         self.check_engine()
         self.select_highlighted(force=True)  # follows the log now that the service exists
         if self.engine_probe is None:  # an injected probe means a demo detached from Docker

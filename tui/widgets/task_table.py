@@ -153,9 +153,11 @@ class TaskTable(ScrollView, can_focus=True):
             return
         self._now = now
         self.tasks[task.id] = task
-        self._cells.pop(task.id, None)
-        self._version[task.id] = self._version.get(task.id, 0) + 1
+        before = self._cells.pop(task.id, None)
         row = self._row_of.get(task.id)
+        if row is not None and before is not None and self._cell_texts(task) == before:
+            return  # nothing visible changed (a sample with the same rounded CPU and memory)
+        self._version[task.id] = self._version.get(task.id, 0) + 1
         if row is None:
             self._row_of[task.id] = len(self.order)
             self.order.append(task.id)
