@@ -47,7 +47,6 @@ class DirWatch:
         self.path = path
         self.fallback = fallback
         self.fd = -1
-        self._event: asyncio.Event | None = None
         lib = _inotify()
         if lib is None:
             return
@@ -68,16 +67,25 @@ class DirWatch:
         if self.fd < 0:
             await asyncio.sleep(self.fallback)
             return True
+        # The fd is watched only while someone waits. Left registered, an fd with unread events
+        # is "ready" on every turn of the event loop (epoll is level-triggered): a follower
+        # sleeping between batches of a busy log would spin the loop (seen: 20 streaming logs
+        # saturated a core).
         loop = asyncio.get_running_loop()
-        if self._event is None:
-            self._event = asyncio.Event()
-            loop.add_reader(self.fd, self._event.set)
+        woken: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        loop.add_reader(self.fd, wake)
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(woken, timeout)
         except TimeoutError:
             return False
-        self._event.clear()
-        self._drain()
+        finally:
+            loop.remove_reader(self.fd)
+        self._drain()  # events still coming in after this make the next wait return at once
         return True
 
     def _drain(self) -> None:
@@ -88,8 +96,5 @@ class DirWatch:
     def close(self) -> None:
         if self.fd < 0:
             return
-        if self._event is not None:
-            with contextlib.suppress(Exception):
-                asyncio.get_running_loop().remove_reader(self.fd)
         os.close(self.fd)
         self.fd = -1
