@@ -73,7 +73,12 @@ async def test_a_big_store_arrives_in_pages_without_duplicates(home: Path) -> No
         assert len(set(app.table.order)) == 1_450
         assert app.table.order[0] == app.table.selected_id  # the cursor stayed on the first row
         await pilot.press("end")
-        assert app.table.selected_id == app.table.order[-1]
+        table = app.table
+        assert table.selected_id == table.order[-1]
+        await pilot.pause(0.1)
+        shown = int(table.scroll_y) + table.scrollable_content_region.height - 1  # header row
+        assert shown == table.row_count  # the last row is on screen, not under a scrollbar
+        assert not table.show_horizontal_scrollbar  # rows fit the width: no row lost to one
         assert sorted(app.sources.tasks)[:2] == ["task-000000", "task-000001"]
 
 

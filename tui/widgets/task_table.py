@@ -35,7 +35,7 @@ COLUMNS: tuple[tuple[str, str, int | None, int], ...] = (
     ("state", "STATE", 9, 9),
     ("agent", "AGENT", 8, 8),
     ("branch", "BRANCH", None, 8),
-    ("age", "AGE", 4, 4),
+    ("age", "AGE", 5, 5),  # "999d" and "1050d" both fit
     ("cpu", "CPU", 5, 5),
     ("mem", "MEM", 6, 6),
     ("ckpt", "CKPT", 4, 4),
@@ -66,7 +66,7 @@ class TaskTable(ScrollView, can_focus=True):
         "task-table--cursor",
     }
     DEFAULT_CSS = """
-    TaskTable { background: $surface; color: $foreground; }
+    TaskTable { background: $surface; color: $foreground; overflow-x: hidden; }
     TaskTable:focus { background-tint: $foreground 5%; }
     TaskTable > .task-table--header { text-style: bold; background: $panel; color: $foreground; }
     TaskTable:ansi > .task-table--header { background: ansi_bright_blue; color: ansi_default; }
@@ -244,7 +244,7 @@ class TaskTable(ScrollView, can_focus=True):
         self.post_message(self.Highlighted(self.selected_id))
 
     def _keep_visible(self) -> None:
-        body = max(self.size.height - 1, 1)
+        body = max(self.scrollable_content_region.height - 1, 1)  # rows under the header
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
