@@ -120,7 +120,7 @@ class LogPane(Vertical):
     LogPane.filtering #log-filter { display: block; }
     LogPane #log-hint { display: none; height: 1; background: $warning 30%; width: 1fr; }
     LogPane.behind #log-hint { display: block; }
-    LogPane LogView { height: 1fr; }
+    LogPane LogView { height: 1fr; overflow-x: auto; }  /* a bar only for a line too wide */
     """
 
     def __init__(self, **kw: object) -> None:
