@@ -17,9 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from backend import paths
-from backend.config_sources import env_overrides, raw_settings
-
-__all__ = ["Settings", "env_overrides", "load_settings", "parse_jsonc", "repo_overrides"]
+from backend.config_sources import raw_settings
 from backend.errors import UsageError
 
 DEFAULT_IMAGE = "corral/sandbox-developer"
@@ -80,10 +78,12 @@ class Settings(BaseModel):
     mcp: McpSettings = Field(default_factory=McpSettings)
 
 
-def load_settings() -> Settings:
+def load_settings(raw: dict[str, Any] | None = None) -> Settings:
+    """Validated settings; `raw` is what config_sources.raw_settings() already read, if the
+    caller has it (the TUI reads it before its first frame)."""
     file = paths.config_file()
     try:
-        return Settings.model_validate(raw_settings())
+        return Settings.model_validate(raw_settings() if raw is None else raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])

@@ -46,7 +46,7 @@ class AgentState(StrEnum):
 class TaskSpec(Model):
     """What a sandbox is made from. Env *values* are not here: they may be secrets (see paths)."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")  # defer_build comes from Model
 
     image: str
     cpus: float

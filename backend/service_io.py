@@ -116,19 +116,27 @@ class ExecOps(ServiceBase):
         from_start: bool = False,
     ) -> AsyncIterator[list[LogLine]]:
         """New log lines in batches. With `from_start` the first batch is everything the current
-        log files hold, so history and live lines join with no gap and nothing twice."""
+        log files hold (yielded even when empty: the history is read), so history and live
+        lines join with no gap and nothing twice. While a log streams it is read every
+        `interval`; otherwise the follower sleeps until a log file changes (inotify)."""
         task = await self.store.find_task(ref, include_deleted=True)
         follower = Follower(self.log_dir(task), redact=self.secrets_of(task), grep=grep)
         if not from_start:
             follower.skip_existing()
         watch = DirWatch(self.log_dir(task), fallback=interval)
         try:
+            # The first poll may read megabytes of history: a thread. Later ones stat a few
+            # files and read what was appended, cheaper than a thread hop.
+            batch = await asyncio.to_thread(follower.poll)
+            if batch or from_start:
+                yield batch
             while True:
-                batch = await asyncio.to_thread(follower.poll)
+                if batch:
+                    await asyncio.sleep(interval)  # a streaming log is read in batches
+                await watch.changed(1.0)  # a second at most: a change may slip past the watch
+                batch = follower.poll()
                 if batch:
                     yield batch
-                    await asyncio.sleep(interval)  # a streaming log is read in batches
-                await watch.changed(1.0)  # until a log file changes (inotify) or a second
         finally:
             watch.close()
 

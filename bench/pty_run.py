@@ -13,8 +13,23 @@ import termios
 import time
 from pathlib import Path
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _TIMING = re.compile(r"([a-z_]+)=([0-9.]+)")
+
+
+def spawn(
+    argv: list[str], env: dict[str, str], cwd: Path, cols: int = 120, rows: int = 40
+) -> tuple[int, subprocess.Popen[bytes]]:
+    """Start `argv` on a new pseudo-terminal of cols x rows: (the master fd, the process)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, close_fds=True,
+        start_new_session=True, env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols),
+                                     "LINES": str(rows)},
+    )  # fmt: skip
+    os.close(slave)
+    return master, proc
 
 
 def run_in_pty(
@@ -23,15 +38,8 @@ def run_in_pty(
 ) -> tuple[float, str, bool]:  # fmt: skip
     """(wall ms from spawn to exit, output with escape codes removed, whether it had to be
     killed). Once `done` has been printed the program gets `grace` seconds to exit by itself."""
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, close_fds=True,
-        start_new_session=True, env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols),
-                                     "LINES": str(rows)},
-    )  # fmt: skip
-    os.close(slave)
+    master, proc = spawn(argv, env, cwd, cols, rows)
     out = bytearray()
     seen: float | None = None
     killed = False
@@ -54,7 +62,7 @@ def run_in_pty(
                 killed = True
                 break
             if time.perf_counter() - start > timeout:
-                tail = _ANSI.sub("", out.decode(errors="replace")).split()[-40:]
+                tail = ANSI.sub("", out.decode(errors="replace")).split()[-40:]
                 raise TimeoutError(f"{argv[0]} did not exit within {timeout:.0f} s: {tail}")
         if not killed:
             proc.wait(timeout=10)
@@ -64,7 +72,7 @@ def run_in_pty(
             proc.wait()
         os.close(master)
     wall = (time.perf_counter() - start) * 1000
-    return wall, _ANSI.sub("", out.decode(errors="replace")), killed
+    return wall, ANSI.sub("", out.decode(errors="replace")), killed
 
 
 def timings(text: str) -> dict[str, float]:

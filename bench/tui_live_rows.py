@@ -21,17 +21,13 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import fcntl
 import json
 import os
-import pty
 import re
 import select
 import signal
-import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 import uuid
@@ -46,7 +42,7 @@ from bench.env import TINY_IMAGE, BenchEnv, corral_exe, discard, image_present, 
 from bench.harness import Row, alternate
 from bench.log_rows import PER_BATCH, agent_cmd
 from bench.plan import Plan
-from bench.pty_run import _ANSI
+from bench.pty_run import ANSI, spawn
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_CMD = "while true; do echo tick; sleep 1; done"
@@ -66,14 +62,7 @@ class PtyApp:
 
     def __init__(self, argv: list[str], env: dict[str, str], cwd: Path,
                  cols: int = 120, rows: int = 40) -> None:  # fmt: skip
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.proc = subprocess.Popen(
-            argv, stdin=slave, stdout=slave, stderr=slave, cwd=cwd, close_fds=True,
-            start_new_session=True, env={**env, "TERM": "xterm-256color", "COLUMNS": str(cols),
-                                         "LINES": str(rows)},
-        )  # fmt: skip
-        os.close(slave)
+        self.master, self.proc = spawn(argv, env, cwd, cols, rows)
         self.chunks: list[tuple[float, str]] = []
         self.cond = threading.Condition()
         self._stop = False
@@ -134,7 +123,7 @@ class PtyApp:
 
     def text(self, start: int = 0) -> str:
         with self.cond:
-            return _ANSI.sub("", "".join(t for _, t in self.chunks[start:]))
+            return ANSI.sub("", "".join(t for _, t in self.chunks[start:]))
 
     def cpu_seconds(self) -> float:
         """utime + stime (+ reaped children's) of the process so far."""
@@ -347,7 +336,7 @@ def corral_round(env: BenchEnv, repo: Path, task: Task, chars: list[str], second
     problems: list[str] = []
     e = {**env.env(), "CORRAL_TUI_REPORT": str(report)}
     with PtyApp([corral_exe()], e, repo) as app:
-        if app.wait_for(lambda s: STREAM_LINE.search(_ANSI.sub("", s)) is not None, 0, 20) is None:
+        if app.wait_for(lambda s: STREAM_LINE.search(ANSI.sub("", s)) is not None, 0, 20) is None:
             problems.append("no log line on screen within 20 s before typing")
         app.write(b"/")
         time.sleep(0.3)
@@ -362,7 +351,7 @@ def corral_round(env: BenchEnv, repo: Path, task: Task, chars: list[str], second
             problems.append(f"the agent had not printed line {expected} within the deadline")
         last = re.compile(rf"L \d{{19}} {expected}(?!\d)")
         mark = max(0, app.mark() - 5)
-        if app.wait_for(lambda s: last.search(_ANSI.sub("", s)) is not None, mark, 3) is None:
+        if app.wait_for(lambda s: last.search(ANSI.sub("", s)) is not None, mark, 3) is None:
             problems.append("the stream's last line did not show within 3 s of being written")
         time.sleep(0.5)  # the follower reads every 30-150 ms
         killed = app.stop(b"q")

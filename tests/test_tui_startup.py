@@ -64,7 +64,7 @@ def test_first_frame_already_lists_tasks(tmp_path: Path, home: Path) -> None:
 
 async def test_a_big_store_arrives_in_pages_without_duplicates(home: Path) -> None:
     await _store_with(home, 1_450)  # 200 first, then pages of 1000
-    app = CorralApp(home=home, early={}, engine_probe=lambda: True, sample_stats=False)
+    app = CorralApp(home=home, raw={}, engine_probe=lambda: True, sample_stats=False)
     async with app.run_test(size=(100, 30)) as pilot:
         deadline = time.monotonic() + 30
         while app.table.row_count < 1_450 and time.monotonic() < deadline:

@@ -102,15 +102,21 @@ class CorralApp(Selection, Live, App[int]):
         home: Path | None = None,
         repo: str | None = None,
         settings: Settings | None = None,
-        early: dict[str, Any] | None = None,
+        raw: dict[str, Any] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         engine_probe: Callable[[], bool] | None = None,
         sample_stats: bool = True,
     ) -> None:
-        # Without `settings`, the app starts from `early` (the unvalidated [tui] table, read
-        # without pydantic) and validates the whole config in a thread after its first frame.
+        # Without `settings`, the app starts from `raw` (the config as read, unvalidated: no
+        # pydantic before the first frame) and validates it in a thread after that frame.
         self.settings = settings
-        tui = settings.tui.model_dump() if settings else dict(early or {})
+        self._raw = raw or {}
+        early = self._raw.get("tui")
+        tui = (
+            settings.tui.model_dump()
+            if settings
+            else dict(early if isinstance(early, dict) else {})
+        )
         super().__init__()
         self.home = home or paths.data_dir()
         self.cwd = Path(repo).expanduser().resolve() if repo else Path.cwd()
@@ -250,7 +256,7 @@ class CorralApp(Selection, Live, App[int]):
         await self.load_tasks(store)
         if self.settings is None:
             try:
-                self.settings = await asyncio.to_thread(_validated_settings)
+                self.settings = await asyncio.to_thread(_validated_settings, self._raw)
             except CorralError as exc:
                 self.exit(exc.exit_code, message=f"corral: error: {exc}")
                 return
@@ -601,10 +607,10 @@ def known_binding_ids() -> set[str]:
     return found
 
 
-def _validated_settings() -> Settings:
+def _validated_settings(raw: dict[str, Any]) -> Settings:
     from backend.config import load_settings  # pydantic: off the first frame's path
 
-    return load_settings()
+    return load_settings(raw)
 
 
 def run_app(repo: str | None = None) -> int:
@@ -613,20 +619,20 @@ def run_app(repo: str | None = None) -> int:
     from backend.config_sources import raw_settings
 
     try:
-        early = raw_settings().get("tui") or {}
+        raw = raw_settings()
     except (tomllib.TOMLDecodeError, OSError) as exc:
         print(
             f"corral: error: config {paths.config_file()} is unreadable ({exc}); fix or remove it"
         )
         return 2
-    early = early if isinstance(early, dict) else {}
+    early = raw.get("tui") if isinstance(raw.get("tui"), dict) else {}
     keys = early.get("keys") if isinstance(early.get("keys"), dict) else {}
     unknown = set(keys) - known_binding_ids()
     if unknown:
         print(
             f"corral: warning: [tui.keys] names unknown binding ids: {', '.join(sorted(unknown))}"
         )
-    app = CorralApp(repo=repo, early=early)
+    app = CorralApp(repo=repo, raw=raw)
     code = int(app.run() or 0)
     if app.timings:
         print(" ".join(f"{k}={v:.1f}" for k, v in app.timings.items()))

@@ -5,13 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from backend.state_style import STATE_STYLE
 from backend.units import human_size
 
 if TYPE_CHECKING:  # the models load after the first frame (see tui/app.py)
     from backend.models import Sample, Task
-
-__all__ = ["HIDDEN_STATES", "STATE_STYLE", "row_cells"]
 
 HIDDEN_STATES = frozenset({"deleted", "cleaned"})  # TaskState values
 

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 
 from backend.errors import NotFoundError
-from backend.filewatch import DirWatch
 from tui.messages import EngineChecked, LogBatch, SamplesArrived, TasksAppended, TasksLoaded
 from tui.widgets.log_pane import KEEP_LINES
 
@@ -131,30 +130,12 @@ class Live:
     async def follow_logs(self: CorralApp, task: Task) -> None:
         svc = self.service
         assert svc is not None
-        from backend.tasklog import Follower
-
-        follower = Follower(svc.log_dir(task), redact=svc.secrets_of(task))
-        watch = DirWatch(svc.log_dir(task), fallback=0.1)
         first = True
-        try:
-            while True:
-                # The first poll reads the history (maybe megabytes): a thread. Later ones stat
-                # a few files and read what was appended: cheaper than a thread hop.
-                batch = await asyncio.to_thread(follower.poll) if first else follower.poll()
-                self.log_lines_read[task.id] = self.log_lines_read.get(task.id, 0) + len(batch)
-                if first or batch:
-                    lines = batch[-KEEP_LINES:] if first else batch
-                    self.post_message(LogBatch(task.id, lines, first))
-                    first = False
-                if batch:
-                    # A streaming log is read in 30 ms batches (display latency p95 <= 100 ms)
-                    # rather than once per write.
-                    await asyncio.sleep(0.03)
-                # Sleep until a log file changes (inotify); a second at most, in case a change
-                # slipped past the watch (the directory was recreated, say).
-                await watch.changed(1.0)
-        finally:
-            watch.close()
+        # A streaming log arrives in 30 ms batches (display latency target p95 <= 100 ms).
+        async for batch in svc.follow_logs(task.id, from_start=True, interval=0.03):
+            self.log_lines_read[task.id] = self.log_lines_read.get(task.id, 0) + len(batch)
+            self.post_message(LogBatch(task.id, batch[-KEEP_LINES:] if first else batch, first))
+            first = False
 
     @work(exclusive=True, group="stats")
     async def sample_stats(self: CorralApp, task: Task) -> None:

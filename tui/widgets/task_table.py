@@ -23,7 +23,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.format import HIDDEN_STATES, STATE_STYLE, row_cells
+from backend.state_style import STATE_STYLE
+from tui.format import HIDDEN_STATES, row_cells
 from tui.widgets.sizing import set_virtual_size
 
 if TYPE_CHECKING:
